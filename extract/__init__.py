@@ -1,0 +1,1 @@
+"""The extract layer: feed declarations, the synthetic generator, and the COPY loader."""
