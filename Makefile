@@ -1,0 +1,39 @@
+# Two commands do all the set-up on a fresh machine with Python 3.11:
+#   make run    the nightly pipeline, end to end, on the embedded default
+#   make test   the test suite
+# Both create .venv and install what they need on first use.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: help install run test stop start status clean airflow-ui psql docs bench
+
+help:
+	@echo "make run         generate a night's extract and run the nightly DAG once (embedded PostgreSQL + Airflow)"
+	@echo "make test        run the tests (real PostgreSQL, dbt, Great Expectations and Airflow)"
+	@echo "make airflow-ui  Airflow's UI on this setup (airflow standalone, http://localhost:8080)"
+	@echo "make psql        psql on the warehouse"
+	@echo "make status | stop | clean"
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Python 3.11 is required; set PYTHON=/path/to/python3.11")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip uv
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -e '.[test]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	$(BIN)/safeguarding run $(ARGS)
+
+test: install
+	$(BIN)/pytest $(ARGS)
+
+start status stop clean psql: install
+	$(BIN)/safeguarding $@
+
+airflow-ui: install
+	$(BIN)/safeguarding airflow standalone

@@ -1,0 +1,236 @@
+"""`safeguarding`: the command line for the embedded default and for operators.
+
+    safeguarding run              generate a night's extract and run the nightly DAG once, end to end
+    safeguarding start | stop     start or stop the embedded PostgreSQL
+    safeguarding status           where everything is, and whether the warehouse answers
+    safeguarding clean            stop, then delete local state (.local/: database, Airflow home, landing files)
+    safeguarding generate         write a night's synthetic extract files to the landing folder
+    safeguarding dbt ARGS...      run dbt with the warehouse settings (e.g. `safeguarding dbt docs generate`)
+    safeguarding airflow ARGS...  run Airflow with the project's AIRFLOW_HOME (e.g. `safeguarding airflow standalone`)
+    safeguarding psql             open psql on the warehouse
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from . import embedded_postgres
+from .settings import DAGS_DIR, PROJECT_ROOT, ConfigurationError, Settings, load
+
+LONDON = ZoneInfo("Europe/London")
+DAG_ID = "safeguarding_nightly"
+
+
+def airflow_env(settings: Settings) -> dict[str, str]:
+    """Airflow's local mode for the embedded default: SQLite metadata under .local/airflow."""
+    env = dict(os.environ)
+    env.setdefault("AIRFLOW_HOME", str(settings.airflow_home))
+    env.setdefault("AIRFLOW__CORE__DAGS_FOLDER", str(DAGS_DIR))
+    env.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+    env.setdefault("AIRFLOW__CORE__DEFAULT_TIMEZONE", "Europe/London")
+    env.setdefault("SAFEGUARDING_STATE_DIR", str(settings.state_dir))
+    # Airflow runs tasks in subprocesses: make sure they import this project.
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")]))
+    return env
+
+
+def _bin(name: str) -> str:
+    candidate = Path(sys.executable).parent / name
+    return str(candidate) if candidate.exists() else name
+
+
+def _psql_path() -> str:
+    try:
+        return embedded_postgres._bin("psql")
+    except ConfigurationError:
+        return "psql"
+
+
+def _step(message: str) -> None:
+    print(f"\n==> {message}", flush=True)
+
+
+def ensure_warehouse(settings: Settings) -> None:
+    from . import db
+
+    if settings.embedded:
+        embedded_postgres.start(settings)
+    db.connect(settings).close()
+    print(f"Warehouse: {settings.connection.display_url}" + (" (embedded)" if settings.embedded else ""))
+
+
+def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    from extract.generate import generate_night
+
+    extract_date = date.fromisoformat(args.extract_date) if args.extract_date else (
+        datetime.now(LONDON).date() - timedelta(days=1))
+    # The run the scheduler would start for this extract: 02:00 London the next morning.
+    logical = datetime(extract_date.year, extract_date.month, extract_date.day, 2, 0, tzinfo=LONDON) + timedelta(days=1)
+
+    started = time.monotonic()
+    _step("Starting the warehouse")
+    ensure_warehouse(settings)
+
+    if not args.no_generate:
+        _step(f"Generating a synthetic night's extract for {extract_date} (scale {args.scale}, seed {args.seed})")
+        night = generate_night(settings.landing_dir, extract_date, scale=args.scale, seed=args.seed)
+        for feed, path in night.files.items():
+            print(f"  {feed:32} {night.rows[feed]:>8,} rows  {path}")
+
+    env = airflow_env(settings)
+    _step("Preparing Airflow's metadata database (local mode, SQLite)")
+    settings.airflow_home.mkdir(parents=True, exist_ok=True)
+    subprocess.run([_bin("airflow"), "db", "migrate"], env=env, check=True, stdout=subprocess.DEVNULL)
+
+    _step(f"Running the {DAG_ID} DAG once with Airflow (logical date {logical.isoformat()})")
+    result = subprocess.run(
+        [_bin("airflow"), "dags", "test", DAG_ID, logical.isoformat(),
+         "--conf", json.dumps({"extract_date": extract_date.isoformat()})],
+        env=env,
+    )
+    if result.returncode != 0:
+        print(f"\nThe nightly run FAILED (exit {result.returncode}); the task logs are above. "
+              "The previously published marts, if any, are unchanged.", file=sys.stderr)
+        return result.returncode
+    state = _run_state(env, logical)
+    if state != "success":
+        print(f"\nThe nightly run ended in state {state!r}: see the task logs above. "
+              "The previously published marts, if any, are unchanged.", file=sys.stderr)
+        return 1
+    _summary(settings, time.monotonic() - started)
+    return 0
+
+
+def _run_state(env: dict[str, str], logical: datetime) -> str:
+    """The DAG run's final state as Airflow recorded it (`airflow dags test` may exit 0 when a task failed)."""
+    out = subprocess.run([_bin("airflow"), "dags", "state", DAG_ID, logical.isoformat()],
+                         env=env, capture_output=True, text=True).stdout.strip().splitlines()
+    return out[-1].split(",", 1)[0].strip() if out else "unknown"
+
+
+def _summary(settings: Settings, seconds: float) -> None:
+    url = settings.connection.url if settings.embedded else settings.connection.display_url
+    print(f"""
+==> Done in {seconds:.0f} s. Where to look:
+
+  The mart (one row per missing episode):
+    {_psql_path()} "{url}" -c "select return_month, count(*) filter (where in_denominator) as returned, round(avg(offered_within_72h::int) * 100, 1) as pct_offered_within_72h from marts.mart_return_home_interviews group by 1 order by 1"
+
+  Data quality (Great Expectations Data Docs):
+    {settings.data_docs_index}
+
+  The Airflow UI on this same setup (then open http://localhost:8080):
+    make airflow-ui        # = .venv/bin/safeguarding airflow standalone
+
+  Stop the embedded PostgreSQL:  make stop      Remove all local state:  make clean
+""")
+
+
+def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
+    from . import db
+
+    print(f"Warehouse:     {settings.connection.display_url} ({'embedded' if settings.embedded else 'external'})")
+    if settings.embedded:
+        print(f"  data folder: {settings.pgdata_dir} "
+              f"({'running' if embedded_postgres.is_running(settings) else 'stopped'})")
+    try:
+        db.connect(settings).close()
+        print("  answers:     yes")
+    except ConfigurationError as exc:
+        print(f"  answers:     no: {exc}")
+    print(f"Landing files: {settings.landing_dir}")
+    print(f"Airflow home:  {settings.airflow_home}")
+    print(f"Data Docs:     {settings.data_docs_index} ({'present' if settings.data_docs_index.exists() else 'not built yet'})")
+    return 0
+
+
+def cmd_clean(args: argparse.Namespace, settings: Settings) -> int:
+    if settings.embedded:
+        embedded_postgres.stop(settings)
+    if settings.state_dir.exists():
+        shutil.rmtree(settings.state_dir)
+        print(f"Removed {settings.state_dir}")
+    for generated in (PROJECT_ROOT / "expectations" / "gx" / "uncommitted", PROJECT_ROOT / "dbt_project" / "target"):
+        if generated.exists():
+            shutil.rmtree(generated)
+            print(f"Removed {generated}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="safeguarding", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="generate a night's extract and run the nightly DAG once")
+    run.add_argument("--extract-date", help="YYYY-MM-DD; default yesterday (London)")
+    run.add_argument("--scale", default="borough", help="generator scale: tiny, borough, region")
+    run.add_argument("--seed", type=int, default=20261123)
+    run.add_argument("--no-generate", action="store_true", help="use files already in the landing folder")
+    gen = sub.add_parser("generate", help="write a night's synthetic extract files")
+    gen.add_argument("--extract-date", required=True)
+    gen.add_argument("--scale", default="borough")
+    gen.add_argument("--seed", type=int, default=20261123)
+    sub.add_parser("start", help="start the embedded PostgreSQL")
+    sub.add_parser("stop", help="stop the embedded PostgreSQL")
+    sub.add_parser("status", help="show settings and state")
+    sub.add_parser("clean", help="stop and delete local state")
+    sub.add_parser("psql", help="open psql on the warehouse")
+    for passthrough in ("dbt", "airflow"):
+        p = sub.add_parser(passthrough, help=f"run {passthrough} with the warehouse settings")
+        p.add_argument("args", nargs=argparse.REMAINDER)
+
+    args = parser.parse_args(argv)
+    try:
+        settings = load()
+        if args.command == "run":
+            return cmd_run(args, settings)
+        if args.command == "generate":
+            from extract.generate import generate_night
+
+            night = generate_night(settings.landing_dir, date.fromisoformat(args.extract_date),
+                                   scale=args.scale, seed=args.seed)
+            for feed, path in night.files.items():
+                print(f"{feed:32} {night.rows[feed]:>8,} rows  {path}")
+            return 0
+        if args.command == "start":
+            ensure_warehouse(settings)
+            return 0
+        if args.command == "stop":
+            if settings.embedded and embedded_postgres.stop(settings):
+                print("Stopped the embedded PostgreSQL.")
+            else:
+                print("The embedded PostgreSQL is not running." if settings.embedded
+                      else "The warehouse is external (SAFEGUARDING_WAREHOUSE_URL): nothing to stop.")
+            return 0
+        if args.command == "status":
+            return cmd_status(args, settings)
+        if args.command == "clean":
+            return cmd_clean(args, settings)
+        if args.command == "psql":
+            return subprocess.call([_psql_path(), settings.connection.url])
+        if args.command == "dbt":
+            from .dbt import run_dbt
+
+            return run_dbt(settings, args.args, check=False)
+        if args.command == "airflow":
+            settings.airflow_home.mkdir(parents=True, exist_ok=True)
+            return subprocess.call([_bin("airflow"), *args.args], env=airflow_env(settings))
+    except ConfigurationError as exc:
+        print(f"safeguarding: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,34 @@
+"""Run dbt as a subprocess with the warehouse settings in its environment."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from .settings import DBT_PROJECT_DIR, Settings
+
+
+class DbtFailed(RuntimeError):
+    pass
+
+
+def dbt_executable() -> str:
+    candidate = Path(sys.executable).parent / "dbt"
+    return str(candidate) if candidate.exists() else "dbt"
+
+
+def run_dbt(settings: Settings, args: list[str], *, extract_date: str | None = None, check: bool = True) -> int:
+    """Run `dbt <args>` in the project folder; its output streams to our stdout (the task log)."""
+    command = [dbt_executable(), *args, "--project-dir", str(DBT_PROJECT_DIR)]
+    if extract_date:
+        command += ["--vars", json.dumps({"extract_date": extract_date})]
+    env = {**os.environ, **settings.dbt_env(), "DBT_SEND_ANONYMOUS_USAGE_STATS": "False"}
+    print("+ " + " ".join(command), flush=True)
+    result = subprocess.run(command, cwd=DBT_PROJECT_DIR, env=env)
+    if check and result.returncode != 0:
+        raise DbtFailed(f"`dbt {' '.join(args)}` failed (exit {result.returncode}); see the dbt output above "
+                        f"and {DBT_PROJECT_DIR / 'logs' / 'dbt.log'}")
+    return result.returncode
