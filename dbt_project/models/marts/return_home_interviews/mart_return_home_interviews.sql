@@ -1,43 +1,64 @@
 {#-
-  One row per missing episode, with the return home interview that followed it.
+  One row per missing episode known to the partnership, with the return home interview
+  that followed it.
 
-  Rule (DfE statutory guidance, 2014): a child returning from a missing episode is
-  offered an independent return interview within 72 hours of return
-  (var rhi_timescale_hours). Hours are real elapsed hours across clock changes.
-  Open episodes (no return yet) are reported but are outside the denominator.
+  Episodes: every episode the council recorded, and every episode only the police notified
+  (recorded_by_council false): see int_missing__episodes_reconciled.
+  Interviews: the council's RHI forms and the provider's returns (int_missing__return_interviews).
+
+  Rule (DfE statutory guidance, 2014): a child returning from a missing episode is offered
+  an independent return interview within 72 hours of return (var rhi_timescale_hours).
+  Hours are real elapsed hours across clock changes. Open episodes (no return yet) are
+  reported but are outside the denominator.
 -#}
 with episodes as (
-    select * from {{ ref('stg_crs__missing_episodes') }}
+    select * from {{ ref('int_missing__episodes_reconciled') }}
 ),
 
 interviews as (
-    select * from {{ ref('stg_crs__return_home_interviews') }}
+    select * from {{ ref('int_missing__return_interviews') }}
+    where reconciled_episode_id is not null
 ),
 
--- An episode can have more than one RHI form (a re-offer, a provider and a council
--- record). The measure is about the first offer: take the earliest offered form,
--- then forms with no offer, oldest id first, so the choice is deterministic.
+-- An episode can have more than one interview record (a re-offer, a provider return and a
+-- council form for the same interview). The measure is about the first offer: take the
+-- earliest offered record, then records with no offer, lowest id first (deterministic).
 first_interview as (
-    select distinct on (episode_id) *
+    select distinct on (reconciled_episode_id) *
     from interviews
-    order by episode_id, offered_at nulls last, interview_at nulls last, rhi_id
+    order by reconciled_episode_id, offered_at nulls last, interview_at nulls last, interview_record_id
+),
+
+record_sources as (
+    select
+        reconciled_episode_id,
+        bool_or(record_source = 'council_form')    as rhi_recorded_by_council,
+        bool_or(record_source = 'provider_return') as rhi_returned_by_provider
+    from interviews
+    group by reconciled_episode_id
 ),
 
 joined as (
     select
         episodes.*,
-        first_interview.rhi_id is not null as rhi_recorded,
+        first_interview.interview_record_id is not null as rhi_recorded,
+        coalesce(record_sources.rhi_recorded_by_council, false)  as rhi_recorded_by_council,
+        coalesce(record_sources.rhi_returned_by_provider, false) as rhi_returned_by_provider,
         first_interview.offered_at,
         first_interview.interview_at,
         first_interview.outcome,
         first_interview.conducted_by
     from episodes
-    left join first_interview using (episode_id)
+    left join first_interview using (reconciled_episode_id)
+    left join record_sources using (reconciled_episode_id)
 )
 
 select
-    {{ pseudonymise('episode_id', 'missing_episode') }}       as episode_key,
-    {{ pseudonymise('person_id', 'person') }}                 as person_key,
+    case when recorded_by_council
+         then {{ pseudonymise('episode_id', 'missing_episode') }}
+         else {{ pseudonymise('police_notification_id', 'police_notification') }}
+    end                                                       as episode_key,
+    person_key,
     missing_type,
     is_looked_after,
     team,
@@ -59,5 +80,14 @@ select
                                                               as interviewed_within_72h,
     coalesce(offered_at < returned_at, false)                 as offer_before_return,
     outcome,
-    conducted_by
+    conducted_by,
+    recorded_by_council,
+    notified_by_police,
+    police_notification_count::int                            as police_notification_count,
+    police_risk_level,
+    rhi_recorded_by_council,
+    rhi_returned_by_provider,
+    ends_before_start,
+    overlaps_another_episode,
+    starts_before_birth
 from joined

@@ -1,0 +1,55 @@
+{#-
+  One row per section 47 enquiry, dated from its strategy discussion, with the first ICPC
+  that followed it (ICPCs are linked by their s47_id).
+
+  * ICPC timeliness: the ICPC is within var('icpc_working_days') (15) working days of the
+    strategy discussion, counted as the CIN census validator counts (start day = day one).
+  * Never reaching ICPC: an enquiry that concluded (outcome_date) with no ICPC. Enquiries
+    still open, or concluded as needing an ICPC not yet held, are not known yet: outcome
+    `OPEN` / `AWAITING_ICPC`, null in never_reached_icpc and outside that denominator.
+-#}
+with enquiries as (
+    select * from {{ ref('stg_crs__s47_enquiries') }}
+),
+
+first_icpc as (
+    select distinct on (s47_id) s47_id, icpc_id, icpc_date, is_cp_plan_required
+    from {{ ref('stg_crs__icpcs') }}
+    where s47_id is not null
+    order by s47_id, icpc_date, icpc_id
+),
+
+joined as (
+    select
+        enquiries.*,
+        first_icpc.icpc_date,
+        first_icpc.is_cp_plan_required,
+        case
+            when first_icpc.icpc_id is not null then 'ICPC_HELD'
+            when enquiries.outcome_date is null then 'OPEN'
+            when enquiries.is_icpc_required then 'AWAITING_ICPC'
+            else 'CONCLUDED_NO_ICPC'
+        end as s47_outcome
+    from enquiries
+    left join first_icpc using (s47_id)
+)
+
+select
+    {{ pseudonymise('s47_id', 's47_enquiry') }}                 as s47_key,
+    {{ pseudonymise('person_id', 'person') }}                   as person_key,
+    strategy_discussion_date,
+    date_trunc('month', strategy_discussion_date)::date         as strategy_discussion_month,
+    outcome_date,
+    is_icpc_required,
+    s47_outcome,
+    icpc_date,
+    date_trunc('month', icpc_date)::date                        as icpc_month,
+    {{ working_day_deadline('strategy_discussion_date', var('icpc_working_days')) }} as icpc_due_date,
+    {{ working_days_counted('strategy_discussion_date', 'icpc_date') }}              as working_days_to_icpc,
+    case when icpc_date is not null
+         then {{ within_working_days('strategy_discussion_date', 'icpc_date', var('icpc_working_days')) }} end
+                                                                as icpc_within_15_working_days,
+    case s47_outcome when 'ICPC_HELD' then false when 'CONCLUDED_NO_ICPC' then true end
+                                                                as never_reached_icpc,
+    is_cp_plan_required
+from joined

@@ -1,0 +1,56 @@
+{#-
+  Front door measures by month, one row per month, from the event marts. Each measure is
+  dated by its own event: contacts by month received, referrals by referral month,
+  assessments by month authorised. Rates are null when their denominator is 0.
+-#}
+with events as (
+    select contact_month as activity_month,
+           1 as contact_count,
+           case when in_denominator then 1 else 0 end as contact_denominator_count,
+           case when decided_within_24h then 1 else 0 end as contact_decided_within_24h_count,
+           0 as referral_count, 0 as referral_nfa_count, 0 as re_referral_count,
+           0 as assessment_authorised_count, 0 as assessment_within_45_working_days_count
+    from {{ ref('mart_front_door_contacts') }}
+    union all
+    select referral_month, 0, 0, 0,
+           1, case when is_nfa then 1 else 0 end, case when is_re_referral then 1 else 0 end,
+           0, 0
+    from {{ ref('mart_front_door_referrals') }}
+    union all
+    select authorised_month, 0, 0, 0, 0, 0, 0,
+           1, case when authorised_within_45_working_days then 1 else 0 end
+    from {{ ref('mart_front_door_assessments') }}
+    where in_denominator
+),
+
+monthly as (
+    select
+        activity_month,
+        sum(contact_count)::bigint                              as contact_count,
+        sum(contact_denominator_count)::bigint                  as contact_denominator_count,
+        sum(contact_decided_within_24h_count)::bigint           as contact_decided_within_24h_count,
+        sum(referral_count)::bigint                             as referral_count,
+        sum(referral_nfa_count)::bigint                         as referral_nfa_count,
+        sum(re_referral_count)::bigint                          as re_referral_count,
+        sum(assessment_authorised_count)::bigint                as assessment_authorised_count,
+        sum(assessment_within_45_working_days_count)::bigint    as assessment_within_45_working_days_count
+    from events
+    group by activity_month
+)
+
+select
+    activity_month,
+    contact_count,
+    contact_denominator_count,
+    contact_decided_within_24h_count,
+    round(contact_decided_within_24h_count::numeric / nullif(contact_denominator_count, 0), 4) as contact_decided_within_24h_rate,
+    referral_count,
+    referral_nfa_count,
+    round(referral_nfa_count::numeric / nullif(referral_count, 0), 4)                        as referral_nfa_rate,
+    re_referral_count,
+    round(re_referral_count::numeric / nullif(referral_count, 0), 4)                         as re_referral_rate,
+    assessment_authorised_count,
+    assessment_within_45_working_days_count,
+    round(assessment_within_45_working_days_count::numeric / nullif(assessment_authorised_count, 0), 4)
+                                                                                             as assessment_within_45_working_days_rate
+from monthly

@@ -1,0 +1,47 @@
+{#-
+  Pathway plan timeliness by the month the statutory plan was due and leaving-care
+  category. Each young person in mart_pathway_plans is in exactly one row, so the columns
+  add up to the borough's totals. Rates are fractions 0..1 of the young people the measure
+  applies to (statutory: due date passed or plan made; practice standard: 16th birthday
+  passed or plan made); null when none.
+-#}
+with young_people as (
+    select * from {{ ref('mart_pathway_plans') }}
+),
+
+counts as (
+    select
+        statutory_due_month,
+        eligibility_category,
+        count(*)                                                    as young_people_count,
+        count(*) filter (where statutory_on_time is not null)       as statutory_measured_count,
+        count(*) filter (where statutory_on_time)                   as statutory_on_time_count,
+        count(*) filter (where practice_standard_met is not null)   as practice_measured_count,
+        count(*) filter (where practice_standard_met)               as practice_standard_met_count,
+        count(*) filter (where plan_started_before_eligibility)     as plan_before_eligibility_count,
+        count(*) filter (where review_overdue)                      as review_overdue_count,
+        count(*) filter (where has_personal_adviser)                as personal_adviser_count,
+        count(*) filter (where is_in_touch)                         as in_touch_count,
+        count(*) filter (where is_in_education_employment_training) as in_eet_count,
+        count(*) filter (where is_accommodation_suitable)           as suitable_accommodation_count
+    from young_people
+    group by statutory_due_month, eligibility_category
+)
+
+select
+    statutory_due_month,
+    eligibility_category,
+    young_people_count::int                                         as young_people_count,
+    statutory_measured_count::int                                   as statutory_measured_count,
+    statutory_on_time_count::int                                    as statutory_on_time_count,
+    round(statutory_on_time_count::numeric / nullif(statutory_measured_count, 0), 4) as statutory_on_time_rate,
+    practice_measured_count::int                                    as practice_measured_count,
+    practice_standard_met_count::int                                as practice_standard_met_count,
+    round(practice_standard_met_count::numeric / nullif(practice_measured_count, 0), 4) as practice_standard_met_rate,
+    plan_before_eligibility_count::int                              as plan_before_eligibility_count,
+    review_overdue_count::int                                       as review_overdue_count,
+    personal_adviser_count::int                                     as personal_adviser_count,
+    in_touch_count::int                                             as in_touch_count,
+    in_eet_count::int                                               as in_eet_count,
+    suitable_accommodation_count::int                               as suitable_accommodation_count
+from counts

@@ -1,0 +1,55 @@
+{#-
+  Return home interview timeliness by month, looked-after status, who conducted the
+  interview and team: the figures the improvement board reads.
+
+  report_month is the month of return for returned episodes. Open episodes have no return:
+  they are outside every rate and counted separately (open_episodes_count) in the month
+  they started. Rates are fractions 0..1 of returned episodes; null when there are none.
+  Episodes only the police notified have no council team: team 'NOT_RECORDED'.
+-#}
+with episodes as (
+    select
+        coalesce(return_month,
+                 date_trunc('month', missing_start_at at time zone '{{ var("source_time_zone") }}')::date)
+                                                    as report_month,
+        is_looked_after,
+        coalesce(conducted_by, 'NONE')              as conducted_by,
+        coalesce(team, 'NOT_RECORDED')              as team,
+        in_denominator,
+        rhi_recorded,
+        offered_within_72h,
+        interviewed_within_72h,
+        recorded_by_council
+    from {{ ref('mart_return_home_interviews') }}
+),
+
+counts as (
+    select
+        report_month,
+        is_looked_after,
+        conducted_by,
+        team,
+        count(*) filter (where in_denominator)                             as returned_episodes_count,
+        count(*) filter (where not in_denominator)                         as open_episodes_count,
+        count(*) filter (where in_denominator and offered_within_72h)      as offered_within_72h_count,
+        count(*) filter (where in_denominator and interviewed_within_72h)  as interviewed_within_72h_count,
+        count(*) filter (where in_denominator and not rhi_recorded)        as no_rhi_recorded_count,
+        count(*) filter (where not recorded_by_council)                    as police_notified_not_recorded_count
+    from episodes
+    group by report_month, is_looked_after, conducted_by, team
+)
+
+select
+    report_month,
+    is_looked_after,
+    conducted_by,
+    team,
+    returned_episodes_count::int                                           as returned_episodes_count,
+    open_episodes_count::int                                               as open_episodes_count,
+    offered_within_72h_count::int                                          as offered_within_72h_count,
+    round(offered_within_72h_count::numeric / nullif(returned_episodes_count, 0), 4) as offered_within_72h_rate,
+    interviewed_within_72h_count::int                                      as interviewed_within_72h_count,
+    round(interviewed_within_72h_count::numeric / nullif(returned_episodes_count, 0), 4) as interviewed_within_72h_rate,
+    no_rhi_recorded_count::int                                             as no_rhi_recorded_count,
+    police_notified_not_recorded_count::int                                as police_notified_not_recorded_count
+from counts

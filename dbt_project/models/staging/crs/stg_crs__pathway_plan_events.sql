@@ -1,0 +1,14 @@
+with source as (
+    select * from {{ source('crs', 'crs__pathway_plan_events') }}
+    where {{ current_extract(source('crs', 'crs__pathway_plan_events')) }}
+)
+
+select
+    trim(event_id)                                   as event_id,
+    trim(person_id)                                  as person_id,
+    upper(trim(event_type))                          as event_type,
+    nullif(trim(event_date), '')::date               as event_date,
+    _extract_date                                    as extract_date,
+    _row_number                                      as source_row_number,
+    _batch_id                                        as batch_id
+from source

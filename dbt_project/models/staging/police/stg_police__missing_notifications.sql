@@ -1,0 +1,18 @@
+with source as (
+    select * from {{ source('police', 'police__missing_notifications') }}
+    where {{ current_extract(source('police', 'police__missing_notifications')) }}
+)
+
+select
+    trim(notification_id)                            as notification_id,
+    trim(police_person_reference)                    as police_person_reference,
+    nullif(trim(crs_person_id), '')                  as crs_person_id,
+    nullif(regexp_replace(nhs_number, '[^0-9]', '', 'g'), '') as nhs_number,
+    nullif(trim(date_of_birth), '')::date            as date_of_birth,
+    {{ local_timestamp('reported_missing_at') }}     as reported_missing_at,
+    {{ local_timestamp('found_at') }}                as found_at,
+    upper(trim(risk_level))                          as risk_level,
+    _extract_date                                    as extract_date,
+    _row_number                                      as source_row_number,
+    _batch_id                                        as batch_id
+from source

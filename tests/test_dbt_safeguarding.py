@@ -1,0 +1,261 @@
+"""The missing / return home interview and pathway plan marts, built by real dbt on a tiny night.
+
+One generated night is loaded and `dbt build` (models, snapshots, data tests, unit tests) runs
+once for the module. Each test recomputes a headline figure in plain Python from the generated
+CSV files, following the rules in docs/marts.md, and compares it with the mart. Nothing here
+reads the pipeline's own intermediate results to build an expectation.
+"""
+
+from __future__ import annotations
+
+import calendar
+import csv
+from collections import defaultdict
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from conftest import TEST_KEY
+from helpers import query
+
+NIGHT = date(2026, 11, 20)  # a date no other test module loads
+LONDON = ZoneInfo("Europe/London")
+# The defaults in dbt_project/dbt_project.yml (docs/marts.md).
+RHI_HOURS = 72
+MATCH_TOLERANCE = timedelta(hours=12)
+PROVIDER_WINDOW = timedelta(hours=168)
+STATUTORY_MONTHS, PRACTICE_MONTHS, REVIEW_MONTHS = 3, 3, 6
+SELECTION = ["+mart_return_home_interviews_monthly", "+mart_pathway_plans_monthly",
+             "int_people__unmatched", "snp_crs__people", "snp_crs__looked_after_episodes"]
+
+
+# --- reading the generated files ------------------------------------------------------------------
+
+def read(landing: Path, source: str, feed: str) -> list[dict]:
+    with (landing / source / NIGHT.isoformat() / f"{feed}.csv").open(encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+def when(text: str) -> datetime | None:
+    return datetime.strptime(text, "%Y-%m-%d %H:%M").replace(tzinfo=LONDON) if text else None
+
+
+def day(text: str) -> date | None:
+    return date.fromisoformat(text) if text else None
+
+
+def add_months(d: date, months: int) -> date:
+    """Calendar months, clamped to the month's last day (as PostgreSQL does)."""
+    month_index = d.year * 12 + d.month - 1 + months
+    year, month = divmod(month_index, 12)
+    return date(year, month + 1, min(d.day, calendar.monthrange(year, month + 1)[1]))
+
+
+def nth_birthday(dob: date, years: int) -> date:
+    return add_months(dob, 12 * years)  # 29 February -> 28 February in a non-leap year
+
+
+# --- the module's one build -----------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def built(settings, tmp_path_factory):
+    from extract.generate import generate_night
+    from extract.nightly import load_night
+    from warehouse import db, pseudonymisation
+    from warehouse.dbt import run_dbt
+
+    generate_night(settings.landing_dir, NIGHT, scale="tiny")
+    load_night(settings, NIGHT)
+    conn = db.connect(settings)
+    try:
+        pseudonymisation.install_key(conn, settings)
+    finally:
+        conn.close()
+    work = tmp_path_factory.mktemp("dbt")
+    run_dbt(settings, ["build", "--select", *SELECTION, "--target-path", str(work / "target"),
+                       "--log-path", str(work / "logs")], extract_date=NIGHT.isoformat())
+    return settings.landing_dir
+
+
+# --- independent recomputation: the partnership's missing episodes --------------------------------
+
+def police_only_episode_count(landing: Path) -> int:
+    """Episodes the police notified that the council never recorded (docs/marts.md rules)."""
+    people = {p["person_id"]: p for p in read(landing, "crs", "people")}
+    by_nhs = defaultdict(set)
+    for p in people.values():
+        if p["nhs_number"]:
+            by_nhs[p["nhs_number"]].add(p["person_id"])
+    episodes = defaultdict(list)  # person -> [(episode id, start, return)]
+    for e in read(landing, "crs", "missing_episodes"):
+        episodes[e["person_id"]].append((e["episode_id"], when(e["missing_start"]), when(e["missing_end"])))
+    far = datetime.max.replace(tzinfo=LONDON)
+
+    def matches(reported, found, start, returned):
+        overlap = reported <= (returned or far) and start <= (found or far)
+        return overlap or abs(reported - start) <= MATCH_TOLERANCE
+
+    notifications = read(landing, "police", "missing_notifications")
+    candidates = defaultdict(set)  # police reference -> council people it points to
+    for n in notifications:
+        reported, found = when(n["reported_missing_at"]), when(n["found_at"])
+        if n["crs_person_id"] in people:
+            candidates[n["police_person_reference"]].add(n["crs_person_id"])
+        elif len(by_nhs.get(n["nhs_number"], ())) == 1:
+            candidates[n["police_person_reference"]].update(by_nhs[n["nhs_number"]])
+        elif not n["crs_person_id"] and n["date_of_birth"]:
+            fits = {pid for pid, p in people.items() if p["date_of_birth"] == n["date_of_birth"]
+                    and any(matches(reported, found, s, r) for _, s, r in episodes[pid])}
+            if len(fits) == 1:
+                candidates[n["police_person_reference"]].update(fits)
+    person_of = {ref: next(iter(c)) for ref, c in candidates.items() if len(c) == 1}
+
+    unrecorded = defaultdict(list)  # child -> [(reported, found)]
+    for n in notifications:
+        reported, found = when(n["reported_missing_at"]), when(n["found_at"])
+        person = person_of.get(n["police_person_reference"])
+        if person and any(matches(reported, found, s, r) for _, s, r in episodes[person]):
+            continue
+        unrecorded[person or "police:" + n["police_person_reference"]].append((reported, found))
+    count = 0
+    for reports in unrecorded.values():
+        latest_end = None
+        for reported, found in sorted(reports, key=lambda r: r[0]):
+            if latest_end is None or reported > latest_end + MATCH_TOLERANCE:
+                count += 1  # a new absence, not a re-report of the last one
+            end = found or reported
+            latest_end = end if latest_end is None else max(latest_end, end)
+    return count
+
+
+def council_offers_within_72h(landing: Path) -> tuple[int, int, int]:
+    """(returned council episodes, open council episodes, offered within 72 h) using the council's
+    RHI forms and the provider returns that name the council episode."""
+    episodes = {e["episode_id"]: e for e in read(landing, "crs", "missing_episodes")}
+    first_offer: dict[str, datetime] = {}
+    offers = [(f["episode_id"], f["offered_at"]) for f in read(landing, "crs", "return_home_interviews")]
+    offers += [(p["crs_episode_id"], p["offered_at"]) for p in read(landing, "provider", "return_interviews")
+               if p["crs_episode_id"]]
+    for episode_id, offered_at in offers:
+        if offered_at and episode_id in episodes:
+            offered = when(offered_at)
+            first_offer[episode_id] = min(offered, first_offer.get(episode_id, offered))
+    returned = {e: when(r["missing_end"]) for e, r in episodes.items() if r["missing_end"]}
+    on_time = sum(1 for e, back in returned.items()
+                  if e in first_offer and back <= first_offer[e] <= back + timedelta(hours=RHI_HOURS))
+    return len(returned), len(episodes) - len(returned), on_time
+
+
+# --- independent recomputation: pathway plans ---------------------------------------------------
+
+def pathway_figures(landing: Path) -> dict[str, int]:
+    dob = {p["person_id"]: day(p["date_of_birth"]) for p in read(landing, "crs", "people")}
+    events = defaultdict(list)
+    for e in read(landing, "crs", "pathway_plan_events"):
+        events[e["person_id"]].append((e["event_type"], day(e["event_date"])))
+    figures = defaultdict(int)
+    for cl in read(landing, "crs", "care_leavers"):
+        if cl["eligibility_category"] == "QUALIFYING":
+            continue
+        figures["young_people"] += 1
+        person = cl["person_id"]
+        sixteen = nth_birthday(dob[person], 16) if dob.get(person) else None
+        starts = [d for d in (sixteen, day(cl["eligibility_date"])) if d]
+        due = add_months(max(starts), STATUTORY_MONTHS) if starts else None
+        plans = sorted(d for t, d in events[person] if t == "PATHWAY_PLAN")
+        first_plan = plans[0] if plans else None
+        if first_plan and due and first_plan <= due:
+            figures["statutory_on_time"] += 1
+        if first_plan and sixteen and add_months(sixteen, -PRACTICE_MONTHS) <= first_plan <= sixteen:
+            figures["practice_standard_met"] += 1
+        plan_dates = sorted(d for t, d in events[person] if t in ("PATHWAY_PLAN", "PATHWAY_PLAN_REVIEW"))
+        if plan_dates and NIGHT > add_months(plan_dates[-1], REVIEW_MONTHS):
+            figures["review_overdue"] += 1
+        gaps = [(b - a).days for a, b in zip(plan_dates, plan_dates[1:])]
+        figures["longest_gap_total"] += max(gaps) if gaps else 0
+        if cl["activity"][:1] in ("F", "P"):
+            figures["eet"] += 1
+    return figures
+
+
+# --- the tests -------------------------------------------------------------------------------------
+
+def test_police_notified_episodes_the_council_never_recorded_are_counted(built, conn):
+    expected = police_only_episode_count(built)
+    assert expected > 0  # the generator seeds them: the test would be empty otherwise
+    [(in_mart,)] = query(conn, "select count(*) from marts_build.mart_return_home_interviews "
+                               "where not recorded_by_council and notified_by_police")
+    [(in_monthly,)] = query(conn, "select sum(police_notified_not_recorded_count) "
+                                  "from marts_build.mart_return_home_interviews_monthly")
+    assert in_mart == in_monthly == expected
+
+
+def test_council_episodes_and_72_hour_offers_match_the_files(built, conn):
+    returned, still_open, on_time = council_offers_within_72h(built)
+    figures = query(conn, """
+        select count(*) filter (where in_denominator), count(*) filter (where not in_denominator),
+               count(*) filter (where offered_within_72h)
+        from marts_build.mart_return_home_interviews where recorded_by_council""")
+    assert figures == [(returned, still_open, on_time)]
+    # The monthly aggregate adds up to the same totals (every episode in exactly one cell).
+    [(monthly_returned, monthly_open)] = query(conn, """
+        select sum(returned_episodes_count), sum(open_episodes_count)
+        from marts_build.mart_return_home_interviews_monthly""")
+    [(all_returned, all_open)] = query(conn, """
+        select count(*) filter (where in_denominator), count(*) filter (where not in_denominator)
+        from marts_build.mart_return_home_interviews""")
+    assert (monthly_returned, monthly_open) == (all_returned, all_open)
+
+
+def test_pathway_plan_measures_match_the_files(built, conn):
+    expected = pathway_figures(built)
+    assert expected["young_people"] > 0 and expected["statutory_on_time"] > 0
+    [row] = query(conn, """
+        select count(*), count(*) filter (where statutory_on_time), count(*) filter (where practice_standard_met),
+               count(*) filter (where review_overdue), coalesce(sum(longest_review_interval_days), 0),
+               count(*) filter (where is_in_education_employment_training)
+        from marts_build.mart_pathway_plans""")
+    assert row == (expected["young_people"], expected["statutory_on_time"], expected["practice_standard_met"],
+                   expected["review_overdue"], expected["longest_gap_total"], expected["eet"])
+    [(monthly_total, monthly_on_time)] = query(conn, """
+        select sum(young_people_count), sum(statutory_on_time_count) from marts_build.mart_pathway_plans_monthly""")
+    assert (monthly_total, monthly_on_time) == (expected["young_people"], expected["statutory_on_time"])
+
+
+def test_marts_carry_pseudonymous_keys_and_no_date_of_birth(built, conn):
+    from warehouse.pseudonymisation import pseudonym
+
+    a_care_leaver = next(cl["person_id"] for cl in read(built, "crs", "care_leavers")
+                         if cl["eligibility_category"] != "QUALIFYING")
+    assert query(conn, "select count(*) from marts_build.mart_pathway_plans where person_key = %s",
+                 (pseudonym(TEST_KEY, "person", a_care_leaver),)) == [(1,)]
+    columns = dict(query(conn, """
+        select column_name, data_type from information_schema.columns where table_schema = 'marts_build'
+          and table_name in ('mart_pathway_plans', 'mart_pathway_plans_monthly',
+                             'mart_return_home_interviews', 'mart_return_home_interviews_monthly')"""))
+    assert {"birth_month", "age_band"} <= set(columns)
+    # A birth-related date is only ever a month (first of the month), never a date of birth.
+    assert not [c for c, t in columns.items() if "birth" in c and t == "date" and not c.endswith("_month")]
+    assert not [c for c in columns if c.endswith("_id") or c in ("person_id", "nhs_number", "postcode")]
+
+
+def test_unmatched_police_children_are_reported_and_snapshots_hold_the_night(built, conn):
+    notifications = read(built, "police", "missing_notifications")
+    people = {p["person_id"] for p in read(built, "crs", "people")}
+    # A police reference that never carried an identifier nor matched by birth and time stays unmatched:
+    # every unmatched reference is one the files show without a known council person id.
+    unmatched = {r for (r,) in query(conn, "select source_person_reference from intermediate.int_people__unmatched "
+                                           "where source_system = 'police'")}
+    assert unmatched
+    known_ids = {n["police_person_reference"] for n in notifications if n["crs_person_id"] in people}
+    assert not unmatched & known_ids
+    # Versions are dated by the extract date (midnight), never by the wall clock.
+    assert query(conn, "select count(*) from snapshots.snp_crs__people "
+                       "where dbt_valid_from <> date_trunc('day', dbt_valid_from)") == [(0,)]
+    [(first_night,)] = query(conn, "select min(dbt_valid_from)::date from snapshots.snp_crs__people")
+    if first_night <= NIGHT:  # history covers this night (other modules may snapshot later nights)
+        as_at = query(conn, "select count(*) from snapshots.snp_crs__people where dbt_valid_from <= %s "
+                            "and coalesce(dbt_valid_to, 'infinity') > %s", (NIGHT, NIGHT))
+        assert as_at == [(len(people),)]

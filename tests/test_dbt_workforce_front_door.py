@@ -1,0 +1,223 @@
+"""Workforce, front door, child protection, trackers and scorecard marts, end to end.
+
+One tiny generated night is loaded into a database of its own (so batches other test
+modules load cannot leak into the incremental contacts feed), dbt builds these marts
+once, and the tests compare the marts with figures computed here, independently, in
+Python from the generated CSV files. Working days are checked the way the DfE's CIN
+census validator computes them (pandas CustomBusinessDay, start day = day one).
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+import pytest
+
+from warehouse import db
+from warehouse.dbt import run_dbt
+from warehouse.settings import DBT_PROJECT_DIR
+
+from helpers import query
+
+# One dbt build of these marts and their parents: about a minute on two idle cores.
+pytestmark = pytest.mark.slow
+
+NIGHT = date(2026, 11, 22)
+LONDON = ZoneInfo("Europe/London")
+DATABASE = "test_workforce_front_door"
+MY_MARTS = ("mart_workforce", "mart_workforce_partnership", "mart_front_door_contacts", "mart_front_door_referrals",
+            "mart_front_door_assessments", "mart_front_door_monthly", "mart_child_protection_s47_enquiries",
+            "mart_child_protection_plans", "mart_child_protection_monthly", "mart_trackers", "mart_trackers_monthly",
+            "mart_partnership_scorecard")
+SELECTION = ["+" + m for m in MY_MARTS] + ["int_calendar__days", "stg_crs__cin_episodes", "stg_crs__visits"]
+
+
+def read_csv(path: Path) -> list[dict]:
+    with path.open(newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+def local(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%d %H:%M").replace(tzinfo=LONDON)
+
+
+def bank_holidays() -> list[date]:
+    return [date.fromisoformat(r["holiday_date"])
+            for r in read_csv(DBT_PROJECT_DIR / "seeds" / "bank_holidays_england_and_wales.csv")]
+
+
+@pytest.fixture(scope="module")
+def built(settings, tmp_path_factory):
+    """A tiny night loaded into its own database and built by dbt once, with the generated files."""
+    from extract.generate import generate_night
+    from extract.nightly import load_night
+    from warehouse.pseudonymisation import install_key
+
+    admin = db.connect(settings, autocommit=True)
+    with admin.cursor() as cur:
+        cur.execute(f"drop database if exists {DATABASE}")
+        cur.execute(f"create database {DATABASE}")
+    admin.close()
+    mine = dataclasses.replace(settings, connection=dataclasses.replace(settings.connection, dbname=DATABASE),
+                               landing_dir=tmp_path_factory.mktemp("landing"))
+    night = generate_night(mine.landing_dir, NIGHT, scale="tiny")
+    load_night(mine, NIGHT)
+    conn = db.connect(mine)
+    install_key(conn, mine)
+    target = tmp_path_factory.mktemp("dbt-target")
+    run_dbt(mine, ["build", "--select", *SELECTION, "--target-path", str(target),
+                   "--log-path", str(tmp_path_factory.mktemp("dbt-logs"))],
+            extract_date=NIGHT.isoformat(), check=False)
+    results = json.loads((target / "run_results.json").read_text())["results"]
+    yield {"conn": conn, "files": night.files, "results": results}
+    conn.close()
+    admin = db.connect(settings, autocommit=True)
+    with admin.cursor() as cur:
+        cur.execute(f"drop database if exists {DATABASE}")
+    admin.close()
+
+
+def test_build_succeeds_for_every_model_and_test(built):
+    failed = [(r["unique_id"], r["status"]) for r in built["results"] if r["status"] not in ("success", "pass")]
+    assert not failed, f"dbt nodes that did not succeed: {failed}"
+    built_models = {r["unique_id"].split(".")[-1] for r in built["results"] if r["unique_id"].startswith("model.")}
+    assert set(MY_MARTS) <= built_models
+
+
+def test_vacancy_rate_matches_the_hr_files(built):
+    posts = read_csv(built["files"]["hr__posts"])
+    employees = read_csv(built["files"]["hr__employees"])
+    snapshot = max(r["snapshot_date"] for r in posts)
+    area = "CHILD_PROTECTION"
+    budgeted = sum(float(r["budgeted_fte"]) for r in posts if r["snapshot_date"] == snapshot and r["service_area"] == area)
+    employed = sum(float(r["fte"]) for r in employees
+                   if r["snapshot_date"] == snapshot and r["service_area"] == area
+                   and r["start_date"] <= snapshot and (not r["leaving_date"] or r["leaving_date"] >= snapshot))
+    assert budgeted > 0
+    month = date.fromisoformat(snapshot).replace(day=1)
+    [(vacant_fte, vacancy_rate)] = query(built["conn"],
+        "select vacant_fte, vacancy_rate from marts_build.mart_workforce "
+        "where workforce_month = %s and service_area = %s and row_level = 'AREA_TOTAL'", (month, area))
+    assert float(vacant_fte) == pytest.approx(budgeted - employed, abs=0.005)
+    assert float(vacancy_rate) == pytest.approx((budgeted - employed) / budgeted, abs=0.00005)
+
+
+def test_grand_total_adds_up_the_areas(built):
+    rows = query(built["conn"],
+        "select workforce_month, sum(budgeted_fte) filter (where row_level = 'AREA_TOTAL'), "
+        "       sum(budgeted_fte) filter (where row_level = 'GRAND_TOTAL'), "
+        "       sum(open_case_count) filter (where row_level = 'AREA_ROLE'), "
+        "       sum(open_case_count) filter (where row_level = 'GRAND_TOTAL') "
+        "from marts_build.mart_workforce group by 1")
+    assert len(rows) == 12  # twelve month-end snapshots per HR delivery
+    for month, areas, total, cells, total_cases in rows:
+        assert areas == total, month
+        assert cells == total_cases, month
+
+
+def test_s47_enquiries_that_never_reached_icpc(built):
+    enquiries = read_csv(built["files"]["crs__s47_enquiries"])
+    with_icpc = {r["s47_id"] for r in read_csv(built["files"]["crs__icpcs"]) if r["s47_id"]}
+    expected = sum(1 for r in enquiries
+                   if r["s47_id"] not in with_icpc and r["outcome_date"] and r["icpc_required"] != "Y")
+    [(in_events, in_monthly)] = query(built["conn"],
+        "select (select count(*) from marts_build.mart_child_protection_s47_enquiries where never_reached_icpc), "
+        "       (select sum(s47_never_reached_icpc_count) from marts_build.mart_child_protection_monthly)")
+    assert expected > 0
+    assert in_events == expected
+    assert in_monthly == expected
+
+
+def test_contacts_decided_within_24_hours(built):
+    contacts = read_csv(built["files"]["crs__contacts"])
+    expected = sum(1 for r in contacts
+                   if r["decision_at"] and timedelta(0) <= local(r["decision_at"]) - local(r["contact_at"]) <= timedelta(hours=24))
+    late = sum(1 for r in contacts
+               if r["decision_at"] and local(r["decision_at"]) - local(r["contact_at"]) > timedelta(hours=24))
+    [(on_time, total, monthly)] = query(built["conn"],
+        "select count(*) filter (where decided_within_24h), count(*), "
+        "       (select sum(contact_decided_within_24h_count) from marts_build.mart_front_door_monthly) "
+        "from marts_build.mart_front_door_contacts")
+    assert total == len({r["contact_id"] for r in contacts})
+    assert expected > 0 and late > 0, "the generator should make both timely and late decisions"
+    assert on_time == expected == monthly
+
+
+def test_icpc_timeliness_agrees_with_the_cin_validator_convention(built):
+    """The validator's deadline is start + CustomBusinessDay(n=N-1) over England's holidays."""
+    deadline_offset = pd.offsets.CustomBusinessDay(n=15 - 1, holidays=bank_holidays())
+    icpc_dates = {}
+    for r in read_csv(built["files"]["crs__icpcs"]):
+        if r["s47_id"]:
+            icpc_dates[r["s47_id"]] = min(icpc_dates.get(r["s47_id"], r["icpc_date"]), r["icpc_date"])
+    expected_on_time = expected_late = 0
+    for r in read_csv(built["files"]["crs__s47_enquiries"]):
+        if r["s47_id"] in icpc_dates:
+            deadline = (pd.Timestamp(r["strategy_discussion_date"]) + deadline_offset).date()
+            if date.fromisoformat(icpc_dates[r["s47_id"]]) <= deadline:
+                expected_on_time += 1
+            else:
+                expected_late += 1
+    [(on_time, late)] = query(built["conn"],
+        "select count(*) filter (where icpc_within_15_working_days), count(*) filter (where not icpc_within_15_working_days) "
+        "from marts_build.mart_child_protection_s47_enquiries")
+    assert (on_time, late) == (expected_on_time, expected_late)
+
+
+def test_working_days_over_easter_2026_match_a_hand_count(built):
+    # Wednesday 1 April 2026 to Thursday 23 April 2026, counted by hand: Good Friday (3rd),
+    # the weekend and Easter Monday (6th) are not working days; the start day is day one.
+    hand_counted = [1, 2, 7, 8, 9, 10, 13, 14, 15, 16, 17, 20, 21, 22, 23]
+    rows = query(built["conn"],
+        "select extract(day from calendar_date)::int, working_day_number from intermediate.int_calendar__days "
+        "where calendar_date between '2026-04-01' and '2026-04-23' and is_working_day order by 1")
+    assert [day for day, _ in rows] == hand_counted
+    assert rows[-1][1] - rows[0][1] + 1 == 15
+    # The same count through the macro the marts use: the deadline for 15 working days from
+    # 1 April is 23 April, as the validator's offset also says.
+    assert (pd.Timestamp("2026-04-01") + pd.offsets.CustomBusinessDay(n=14, holidays=bank_holidays())).date() \
+        == date(2026, 4, 23)
+    [(due,)] = query(built["conn"],
+        "select distinct icpc_due_date from marts_build.mart_child_protection_s47_enquiries "
+        "where strategy_discussion_date = (select min(strategy_discussion_date) from "
+        "marts_build.mart_child_protection_s47_enquiries)")
+    start = query(built["conn"], "select min(strategy_discussion_date) from marts_build.mart_child_protection_s47_enquiries")[0][0]
+    assert due == (pd.Timestamp(start) + pd.offsets.CustomBusinessDay(n=14, holidays=bank_holidays())).date()
+
+
+def test_scorecard_is_suppressed_and_rated(built):
+    rows = query(built["conn"],
+        "select measure_id, numerator, denominator, value, is_suppressed, rag_status, unit "
+        "from marts_build.mart_partnership_scorecard")
+    assert {r[0] for r in rows} >= {"FD01", "FD02", "FD03", "FD04", "CP01", "CP02", "CP03", "CP04",
+                                     "WF01", "WF02", "WF03", "RHI01"}
+    for measure_id, numerator, denominator, value, suppressed, rag, unit in rows:
+        if suppressed:
+            assert unit == "count" and numerator is None and denominator is None and value is None and rag is None
+        elif unit == "count":
+            assert not (1 <= numerator <= 5) and not (1 <= denominator <= 5), measure_id
+            assert (value is None) == (denominator == 0)
+        if value is not None:
+            assert rag in ("GREEN", "AMBER", "RED")
+    assert any(r[4] for r in rows) and any(not r[4] for r in rows)
+
+
+def test_partnership_workforce_cannot_reveal_a_suppressed_count(built):
+    """In each month, either no area count is hidden or at least two are (the total is shown)."""
+    for column in ("leaver_12m_count", "agency_worker_count", "asye_over_cap_count"):
+        flag = {"leaver_12m_count": "is_leaver_count_suppressed",
+                "agency_worker_count": "is_agency_worker_count_suppressed",
+                "asye_over_cap_count": "is_asye_over_cap_suppressed"}[column]
+        rows = query(built["conn"],
+            f"select workforce_month, count(*) filter (where {flag} and not is_total_row), "
+            f"       bool_or({column} between 1 and 5) "
+            f"from marts_build.mart_workforce_partnership group by 1")
+        for month, hidden, small_visible in rows:
+            assert hidden != 1, (column, month)
+            assert not small_visible, (column, month)
