@@ -1,24 +1,51 @@
-"""One declaration per feed: the file it arrives in, its columns, its key and its codes.
+"""One declaration per feed: the file it arrives in, its columns, types, codes and key.
 
 The loader, the generator, the raw-zone expectations and docs/feeds.md all read
 these declarations; nothing else describes a feed's shape. Onboarding a feed is
 adding a ``Feed`` here (and its staging model in dbt).
 
-Field names follow SSDA903 and the Standard Safeguarding Dataset where those
-standards have the field (``missing_type`` holds the 903 MISSING codes M/A).
+Conventions for every file feed: CSV with a header row, comma-delimited, dates as
+``YYYY-MM-DD``, date-times as ``YYYY-MM-DD HH:MM`` in London local time, empty for
+unknown. Field names and codes follow public standards where they have the field:
+SSDA903 (looked-after children), the Children in Need census (CIN), Ofsted's
+Annex A, the children's social work workforce census (CSWW), and Data to
+Insight's Standard Safeguarding Dataset (SSD). ``standard`` says which.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+# Column types: how staging casts the text the loader keeps, and how the loader's row
+# checks decide a value is malformed.
+TEXT, CODE, DATE, DATETIME, NUMBER, FLAG = "text", "code", "date", "datetime", "number", "flag"
+COLUMN_TYPES = (TEXT, CODE, DATE, DATETIME, NUMBER, FLAG)
+# The one definition of a well-formed value of each type (POSIX regex, as PostgreSQL's `~` reads it).
+# The loader quarantines a value that does not match, or is not a real date (2026-02-30); for speed it
+# tests dates as LIKE '____-__-__' plus pg_input_is_valid, which accepts exactly the same values.
+VALUE_PATTERNS = {
+    DATE: r"^\d{4}-\d{2}-\d{2}$",  # YYYY-MM-DD
+    DATETIME: r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}$",  # YYYY-MM-DD HH:MM, London local time
+    NUMBER: r"^-?\d+(\.\d+)?$",  # decimal point, no thousands separator
+}
+
 
 @dataclass(frozen=True)
 class Column:
     name: str
     description: str
+    type: str = TEXT
     required: bool = True
-    codes: tuple[str, ...] = ()  # allowed values, when the field is coded
+    codes: tuple[str, ...] = ()  # allowed values, for CODE columns
+    standard: str = ""  # the public standard's field name, e.g. "SSDA903 MIS_START"
+
+    def __post_init__(self) -> None:
+        if self.type not in COLUMN_TYPES:
+            raise ValueError(f"column {self.name}: unknown type {self.type!r}")
+        if self.type == FLAG and not self.codes:
+            object.__setattr__(self, "codes", YES_NO)
+        if self.type == CODE and not self.codes:
+            raise ValueError(f"column {self.name}: a code column needs its codes")
 
 
 @dataclass(frozen=True)
@@ -26,16 +53,26 @@ class Feed:
     source: str  # the system the feed comes from: crs, hr, agency, police, provider
     name: str  # the entity one row describes, plural
     description: str
-    key: str  # the column that identifies a row within one extract
+    key: tuple[str, ...]  # the columns that identify a row within one extract
     columns: tuple[Column, ...]
     file_name: str = ""  # file in the landing folder <landing>/<source>/<extract date>/
-    snapshot: bool = True  # True: each extract is the whole table; False: changed rows since the last
+    # True: each extract is the whole table (staging reads the night's batch).
+    # False: each extract holds the rows changed since the last one (staging keeps the
+    # latest version of each key across batches, by `updated_at`).
+    snapshot: bool = True
+    # (start column, end column): a row whose end is before its start is quarantined.
+    start_end: tuple[str, str] | None = None
     column_names: tuple[str, ...] = field(init=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "column_names", tuple(c.name for c in self.columns))
         if not self.file_name:
             object.__setattr__(self, "file_name", f"{self.name}.csv")
+        unknown = [k for k in self.key if k not in self.column_names]
+        if unknown:
+            raise ValueError(f"feed {self.id}: key column(s) {unknown} not declared")
+        if not self.snapshot and "updated_at" not in self.column_names:
+            raise ValueError(f"feed {self.id}: an incremental feed needs an updated_at column")
 
     @property
     def id(self) -> str:
@@ -46,8 +83,29 @@ class Feed:
         """Raw tables are named <source>__<entity>, as dbt sources and staging models expect."""
         return f"raw.{self.id}"
 
+    def column(self, name: str) -> Column:
+        return next(c for c in self.columns if c.name == name)
 
-MISSING_TYPES = ("M", "A")  # SSDA903 MISSING: M = missing, A = away from placement without authorisation
+
+# --- code lists ----------------------------------------------------------------------------------
+
+YES_NO = ("Y", "N")
+GENDERS = ("1", "2", "0", "9")  # CIN census: 1 male, 2 female, 0 not known, 9 not stated
+ETHNICITIES = ("WBRI", "WIRI", "WIRT", "WOTH", "WROM", "MWBC", "MWBA", "MWAS", "MOTH", "AIND", "APKN", "ABAN",
+               "AOTH", "BCRB", "BAFR", "BOTH", "CHNE", "OOTH", "REFU", "NOBT")  # CIN / SSDA903 ETHNIC
+REFERRAL_SOURCES = ("1A", "1B", "1C", "1D", "2A", "2B", "3A", "3B", "3C", "3D", "3E", "3F", "4", "5A", "5B",
+                    "5C", "5D", "6", "7", "8", "9", "10")  # CIN census ReferralSource
+CONTACT_DECISIONS = ("REFERRAL", "EARLY_HELP", "INFORMATION_ADVICE", "NFA")
+CIN_CLOSURE_REASONS = ("RC1", "RC2", "RC3", "RC4", "RC5", "RC6", "RC7", "RC8", "RC9")  # CIN ReasonForClosure
+PRIMARY_NEEDS = ("N1", "N2", "N3", "N4", "N5", "N6", "N7", "N8", "N9", "N0")  # CIN PrimaryNeedCode
+CP_CATEGORIES = ("NEG", "PHY", "SAB", "EMO", "MUL")  # CIN InitialCategoryOfAbuse
+LEGAL_STATUSES = ("C1", "C2", "D1", "E1", "J1", "J2", "J3", "L1", "L2", "L3", "V2", "V3", "V4")  # SSDA903 LS
+PLACEMENT_TYPES = ("A3", "A4", "A5", "A6", "H5", "K1", "K2", "P1", "P2", "P3", "R1", "R2", "R3", "R5", "S1",
+                   "T0", "T1", "T2", "T3", "T4", "U1", "U2", "U3", "U4", "U5", "U6", "Z1")  # SSDA903 PLACE
+REASONS_NEW_EPISODE = ("S", "P", "L", "T", "U", "B")  # SSDA903 RNE
+REASONS_EPISODE_CEASED = ("E11", "E12", "E13", "E14", "E15", "E16", "E17", "E2", "E3", "E41", "E45", "E46",
+                          "E47", "E48", "E4A", "E4B", "E5", "E6", "E7", "E8", "E9", "X1")  # SSDA903 REC
+MISSING_TYPES = ("M", "A")  # SSDA903 MISSING: M missing, A away from placement without authorisation
 RHI_OUTCOMES = (
     "OFFERED_ACCEPTED",
     "OFFERED_DECLINED",
@@ -56,40 +114,362 @@ RHI_OUTCOMES = (
     "NOT_OFFERED_OTHER",
 )
 RHI_CONDUCTED_BY = ("COUNCIL", "PROVIDER")
-YES_NO = ("Y", "N")
+CARE_LEAVER_CATEGORIES = ("ELIGIBLE", "RELEVANT", "FORMER_RELEVANT", "QUALIFYING")  # Children (Leaving Care) Act 2000
+IN_TOUCH = ("YES", "NO", "DIED", "REFU", "NREQ", "RHOM")  # SSDA903 OC3 IN_TOUCH
+ACTIVITIES = ("F1", "P1", "F2", "P2", "F4", "P4", "F5", "P5", "G4", "G5", "G6", "OTH")  # SSDA903 OC3 ACTIV
+# SSDA903 OC3 ACCOM: a letter for the kind of accommodation, then 1 suitable / 2 not suitable.
+ACCOMMODATION = tuple(f"{k}{s}" for k in "BCDEGHKRSTUVWXYZ" for s in "12") + ("0",)
+PATHWAY_EVENTS = ("NEEDS_ASSESSMENT", "PATHWAY_PLAN", "PATHWAY_PLAN_REVIEW")
+VISIT_TYPES = ("CP", "CLA", "CIN", "CARE_LEAVER")
+ROLE_GROUPS = ("MANAGER", "SOCIAL_WORKER", "OTHER")  # CSWW census groupings used by the workforce mart
+SERVICE_AREAS = ("FRONT_DOOR", "ASSESSMENT", "CHILDREN_IN_NEED", "CHILD_PROTECTION", "LOOKED_AFTER",
+                 "LEAVING_CARE", "ADOLESCENTS", "QUALITY_ASSURANCE")
+LEAVING_REASONS = ("RESIGNATION", "RETIREMENT", "DISMISSAL", "END_OF_CONTRACT", "REDUNDANCY", "OTHER")
+POLICE_RISK_LEVELS = ("HIGH", "MEDIUM", "LOW", "NO_APPARENT_RISK")
+TRACKERS = ("UNBORN", "MASE", "EDGE_OF_CARE", "MISSING", "S47_TO_ICPC", "RETURN_HOME_S20", "ESCALATION")
+
+
+def _c(name: str, description: str, type: str = TEXT, *, required: bool = True, codes: tuple[str, ...] = (),
+       standard: str = "") -> Column:
+    return Column(name, description, type, required, codes, standard)
+
+
+PERSON_ID = _c("person_id", "Case recording system's person id of the child", standard="SSD person_id / CIN LAchildID")
+
+# --- case recording system (crs) -----------------------------------------------------------------
+
+CRS_PEOPLE = Feed(
+    source="crs", name="people", key=("person_id",),
+    description="One row per child known to children's social care (and unborn children with an expected date).",
+    columns=(
+        PERSON_ID,
+        _c("nhs_number", "NHS number, 10 digits", required=False, standard="SSD person_nhs_number"),
+        _c("date_of_birth", "Date of birth; empty for an unborn child", DATE, required=False, standard="CIN PersonBirthDate"),
+        _c("expected_date_of_birth", "Expected date of birth of an unborn child", DATE, required=False,
+           standard="CIN ExpectedPersonBirthDate"),
+        _c("gender", "CIN GenderCurrent: 1 male, 2 female, 0 not known, 9 not stated", CODE, codes=GENDERS),
+        _c("ethnicity", "Ethnic group code", CODE, required=False, codes=ETHNICITIES, standard="CIN Ethnicity"),
+        _c("uasc", "Y if an unaccompanied asylum-seeking child", FLAG, standard="SSDA903 UASC"),
+        _c("postcode", "Home postcode (raw zone only; marts keep at most the sector)", required=False),
+    ),
+)
+
+CRS_CONTACTS = Feed(
+    source="crs", name="contacts", key=("contact_id",), snapshot=False, start_end=("contact_at", "decision_at"),
+    description="One row per contact to the front door (MASH). Incremental: rows changed since the last extract.",
+    columns=(
+        _c("contact_id", "Id of the contact"),
+        PERSON_ID,
+        _c("contact_at", "When the contact was received", DATETIME),
+        _c("contact_source", "Who made the contact (CIN ReferralSource codes)", CODE, codes=REFERRAL_SOURCES),
+        _c("decision_at", "When the front door decided what to do; empty while undecided", DATETIME, required=False),
+        _c("decision", "The decision; empty while undecided", CODE, required=False, codes=CONTACT_DECISIONS),
+        _c("updated_at", "When the record last changed in the source system", DATETIME),
+    ),
+)
+
+CRS_REFERRALS = Feed(
+    source="crs", name="referrals", key=("referral_id",),
+    description="One row per referral to children's social care (CIN census referral).",
+    columns=(
+        _c("referral_id", "Id of the referral"),
+        PERSON_ID,
+        _c("contact_id", "The contact that led to the referral", required=False),
+        _c("referral_date", "Date of the referral", DATE, standard="CIN CINreferralDate"),
+        _c("referral_source", "Who referred", CODE, codes=REFERRAL_SOURCES, standard="CIN ReferralSource"),
+        _c("referral_nfa", "Y if the referral ended in no further action", FLAG, standard="CIN ReferralNFA"),
+        _c("team", "Team the referral was allocated to", required=False),
+    ),
+)
+
+CRS_ASSESSMENTS = Feed(
+    source="crs", name="assessments", key=("assessment_id",), start_end=("start_date", "authorised_date"),
+    description="One row per children and families (single) assessment.",
+    columns=(
+        _c("assessment_id", "Id of the assessment"),
+        PERSON_ID,
+        _c("referral_id", "The referral the assessment follows", required=False),
+        _c("start_date", "Date the assessment started", DATE, standard="CIN AssessmentActualStartDate"),
+        _c("authorised_date", "Date the assessment was authorised (completed); empty while open", DATE,
+           required=False, standard="CIN AssessmentAuthorisationDate"),
+        _c("is_pre_birth", "Y for an unborn or pre-birth assessment", FLAG),
+        _c("team", "Team holding the assessment", required=False),
+    ),
+)
+
+CRS_S47_ENQUIRIES = Feed(
+    source="crs", name="s47_enquiries", key=("s47_id",),
+    description="One row per section 47 enquiry, dated from its strategy discussion.",
+    columns=(
+        _c("s47_id", "Id of the enquiry"),
+        PERSON_ID,
+        _c("referral_id", "The referral the enquiry belongs to", required=False),
+        _c("strategy_discussion_date", "Date of the strategy discussion that started the enquiry", DATE,
+           standard="CIN S47ActualStartDate"),
+        _c("icpc_required", "Y if the enquiry concluded an ICPC is needed; empty while open", FLAG, required=False,
+           standard="CIN ICPCnotRequired (inverted)"),
+        _c("outcome_date", "Date the enquiry concluded; empty while open", DATE, required=False),
+    ),
+)
+
+CRS_ICPCS = Feed(
+    source="crs", name="icpcs", key=("icpc_id",),
+    description="One row per initial child protection conference.",
+    columns=(
+        _c("icpc_id", "Id of the conference"),
+        PERSON_ID,
+        _c("s47_id", "The section 47 enquiry that led to it", required=False),
+        _c("icpc_date", "Date of the conference", DATE, standard="CIN DateOfInitialCPC"),
+        _c("cp_plan_required", "Y if the child was made subject to a child protection plan", FLAG),
+    ),
+)
+
+CRS_CP_PLANS = Feed(
+    source="crs", name="cp_plans", key=("cp_plan_id",), start_end=("start_date", "end_date"),
+    description="One row per child protection plan.",
+    columns=(
+        _c("cp_plan_id", "Id of the plan"),
+        PERSON_ID,
+        _c("icpc_id", "The conference that made the plan", required=False),
+        _c("start_date", "Date the plan started", DATE, standard="CIN CPPstartDate"),
+        _c("end_date", "Date the plan ended; empty while open", DATE, required=False, standard="CIN CPPendDate"),
+        _c("initial_category", "Initial category of abuse", CODE, codes=CP_CATEGORIES,
+           standard="CIN InitialCategoryOfAbuse"),
+    ),
+)
+
+CRS_CIN_EPISODES = Feed(
+    source="crs", name="cin_episodes", key=("cin_episode_id",), start_end=("start_date", "end_date"),
+    description="One row per children-in-need episode (CIN census CINdetails).",
+    columns=(
+        _c("cin_episode_id", "Id of the episode"),
+        PERSON_ID,
+        _c("referral_id", "The referral that opened the episode", required=False),
+        _c("start_date", "Date the episode started (the referral date)", DATE, standard="CIN CINreferralDate"),
+        _c("end_date", "Date the episode closed; empty while open", DATE, required=False, standard="CIN CINclosureDate"),
+        _c("primary_need", "Primary need code", CODE, codes=PRIMARY_NEEDS, standard="CIN PrimaryNeedCode"),
+        _c("closure_reason", "Reason for closure; empty while open", CODE, required=False, codes=CIN_CLOSURE_REASONS,
+           standard="CIN ReasonForClosure"),
+    ),
+)
+
+CRS_LOOKED_AFTER_EPISODES = Feed(
+    source="crs", name="looked_after_episodes", key=("la_episode_id",), start_end=("start_date", "end_date"),
+    description="One row per looked-after episode: a period with one legal status and one placement (SSDA903 episodes).",
+    columns=(
+        _c("la_episode_id", "Id of the episode"),
+        PERSON_ID,
+        _c("start_date", "Date the episode started", DATE, standard="SSDA903 DECOM"),
+        _c("end_date", "Date the episode ended; empty while open", DATE, required=False, standard="SSDA903 DEC"),
+        _c("reason_new_episode", "Why a new episode started", CODE, codes=REASONS_NEW_EPISODE, standard="SSDA903 RNE"),
+        _c("legal_status", "Legal status", CODE, codes=LEGAL_STATUSES, standard="SSDA903 LS"),
+        _c("placement_type", "Placement type", CODE, codes=PLACEMENT_TYPES, standard="SSDA903 PLACE"),
+        _c("reason_episode_ceased", "Why the episode ended; empty while open", CODE, required=False,
+           codes=REASONS_EPISODE_CEASED, standard="SSDA903 REC"),
+        _c("placement_postcode", "Placement postcode (raw zone only)", required=False, standard="SSDA903 PL_POST"),
+    ),
+)
 
 CRS_MISSING_EPISODES = Feed(
-    source="crs",
-    name="missing_episodes",
+    source="crs", name="missing_episodes", key=("episode_id",), start_end=("missing_start", "missing_end"),
     description="One row per missing or away-from-placement episode recorded by the council (SSDA903 missing table, "
     "with date-times, extended to children missing from home).",
-    key="episode_id",
     columns=(
-        Column("episode_id", "Case recording system's id of the episode"),
-        Column("person_id", "Case recording system's person id of the child"),
-        Column("missing_type", "SSDA903 MISSING: M missing, A away without authorisation", codes=MISSING_TYPES),
-        Column("missing_start", "Date-time the episode started, local time (YYYY-MM-DD HH:MM)"),
-        Column("missing_end", "Date-time the child returned, local time; empty while the episode is open",
-               required=False),
-        Column("looked_after", "Y if the child was looked after when the episode started", codes=YES_NO),
-        Column("team", "Team holding the child's case"),
+        _c("episode_id", "Case recording system's id of the episode"),
+        PERSON_ID,
+        _c("missing_type", "M missing, A away from placement without authorisation", CODE, codes=MISSING_TYPES,
+           standard="SSDA903 MISSING"),
+        _c("missing_start", "Date-time the episode started", DATETIME, standard="SSDA903 MIS_START (with time)"),
+        _c("missing_end", "Date-time the child returned; empty while the episode is open", DATETIME, required=False,
+           standard="SSDA903 MIS_END (with time)"),
+        _c("looked_after", "Y if the child was looked after when the episode started", FLAG),
+        _c("team", "Team holding the child's case"),
     ),
 )
 
 CRS_RETURN_HOME_INTERVIEWS = Feed(
-    source="crs",
-    name="return_home_interviews",
+    source="crs", name="return_home_interviews", key=("rhi_id",),
     description="One row per return home interview record on the council's RHI form.",
-    key="rhi_id",
     columns=(
-        Column("rhi_id", "Case recording system's id of the RHI form"),
-        Column("episode_id", "The missing episode the interview follows"),
-        Column("offered_at", "Date-time the interview was offered, local time", required=False),
-        Column("interview_at", "Date-time the interview took place, local time", required=False),
-        Column("outcome", "Outcome picklist", codes=RHI_OUTCOMES),
-        Column("conducted_by", "Who offered or held the interview", codes=RHI_CONDUCTED_BY),
+        _c("rhi_id", "Case recording system's id of the RHI form"),
+        _c("episode_id", "The missing episode the interview follows"),
+        _c("offered_at", "Date-time the interview was offered", DATETIME, required=False),
+        _c("interview_at", "Date-time the interview took place", DATETIME, required=False),
+        _c("outcome", "Outcome picklist", CODE, codes=RHI_OUTCOMES,
+           standard="Annex A list 8 / SSD offered and accepted flags, extended"),
+        _c("conducted_by", "Who offered or held the interview", CODE, codes=RHI_CONDUCTED_BY),
     ),
 )
 
-FEEDS: tuple[Feed, ...] = (CRS_MISSING_EPISODES, CRS_RETURN_HOME_INTERVIEWS)
+CRS_CARE_LEAVERS = Feed(
+    source="crs", name="care_leavers", key=("person_id",),
+    description="One row per young person the council has leaving-care duties to, as at the extract.",
+    columns=(
+        PERSON_ID,
+        _c("eligibility_category", "Leaving-care category", CODE, codes=CARE_LEAVER_CATEGORIES),
+        _c("eligibility_date", "Date the young person became eligible (13 weeks looked after since 14, aged 16+)",
+           DATE, required=False),
+        _c("personal_adviser_id", "Worker id of the personal adviser; empty if none allocated", required=False),
+        _c("in_touch", "Whether the council is in touch", CODE, required=False, codes=IN_TOUCH,
+           standard="SSDA903 OC3 IN_TOUCH"),
+        _c("activity", "Main activity (education, training, employment)", CODE, required=False, codes=ACTIVITIES,
+           standard="SSDA903 OC3 ACTIV"),
+        _c("accommodation", "Accommodation and its suitability (1 suitable, 2 not)", CODE, required=False,
+           codes=ACCOMMODATION, standard="SSDA903 OC3 ACCOM"),
+        _c("in_education", "Y if in higher education or training past 21 (duties extend to 25)", FLAG),
+    ),
+)
+
+CRS_PATHWAY_PLAN_EVENTS = Feed(
+    source="crs", name="pathway_plan_events", key=("event_id",),
+    description="Every needs assessment, pathway plan and pathway plan review, one row each (not only the latest).",
+    columns=(
+        _c("event_id", "Id of the event"),
+        PERSON_ID,
+        _c("event_type", "NEEDS_ASSESSMENT, PATHWAY_PLAN or PATHWAY_PLAN_REVIEW", CODE, codes=PATHWAY_EVENTS),
+        _c("event_date", "Date the assessment, plan or review was completed", DATE),
+    ),
+)
+
+CRS_ALLOCATIONS = Feed(
+    source="crs", name="allocations", key=("allocation_id",), start_end=("start_date", "end_date"),
+    description="One row per allocation of a child's case to a worker.",
+    columns=(
+        _c("allocation_id", "Id of the allocation"),
+        PERSON_ID,
+        _c("worker_id", "HR employee id or agency worker id of the allocated worker"),
+        _c("team", "Team of the allocation"),
+        _c("start_date", "Date the allocation started", DATE),
+        _c("end_date", "Date it ended; empty while current", DATE, required=False),
+    ),
+)
+
+CRS_VISITS = Feed(
+    source="crs", name="visits", key=("visit_id",), snapshot=False,
+    description="One row per statutory visit. Incremental: rows changed since the last extract.",
+    columns=(
+        _c("visit_id", "Id of the visit"),
+        PERSON_ID,
+        _c("worker_id", "Worker who visited"),
+        _c("visit_date", "Date of the visit", DATE),
+        _c("visit_type", "Kind of statutory visit", CODE, codes=VISIT_TYPES),
+        _c("seen_alone", "Y if the child was seen alone", FLAG),
+        _c("updated_at", "When the record last changed in the source system", DATETIME),
+    ),
+)
+
+CRS_TRACKER_ENTRIES = Feed(
+    source="crs", name="tracker_entries", key=("entry_id",), start_end=("start_date", "end_date"),
+    description="One row per child on one of the improvement plan's trackers (unborn, MASE, edge of care, missing, "
+    "s47 to ICPC, return home from s20, escalations by conference chairs and IROs).",
+    columns=(
+        _c("entry_id", "Id of the tracker entry"),
+        PERSON_ID,
+        _c("tracker", "Which tracker", CODE, codes=TRACKERS),
+        _c("start_date", "Date the child was added", DATE),
+        _c("end_date", "Date the entry was closed; empty while open", DATE, required=False),
+        _c("raised_by", "For escalations: CP_CHAIR or IRO", required=False),
+        _c("resolved", "Y once the concern or escalation is resolved", FLAG),
+    ),
+)
+
+# --- HR (monthly snapshots, twelve months in each delivery) --------------------------------------
+
+HR_POSTS = Feed(
+    source="hr", name="posts", key=("snapshot_date", "post_id"),
+    description="The establishment: one row per budgeted post per month-end snapshot.",
+    columns=(
+        _c("snapshot_date", "Month-end date of the snapshot", DATE),
+        _c("post_id", "Id of the post"),
+        _c("service_area", "Service area", CODE, codes=SERVICE_AREAS),
+        _c("team", "Team"),
+        _c("role_group", "MANAGER, SOCIAL_WORKER or OTHER", CODE, codes=ROLE_GROUPS, standard="CSWW role groupings"),
+        _c("role", "Job title"),
+        _c("budgeted_fte", "Budgeted full-time equivalent", NUMBER),
+        _c("case_holding", "Y if the post holds cases", FLAG, standard="CSWW case holder"),
+    ),
+)
+
+HR_EMPLOYEES = Feed(
+    source="hr", name="employees", key=("snapshot_date", "employee_id"), start_end=("start_date", "leaving_date"),
+    description="One row per directly employed worker per month-end snapshot (leavers stay in the month they left).",
+    columns=(
+        _c("snapshot_date", "Month-end date of the snapshot", DATE),
+        _c("employee_id", "HR employee id"),
+        _c("post_id", "The post held", required=False),
+        _c("service_area", "Service area", CODE, codes=SERVICE_AREAS),
+        _c("team", "Team"),
+        _c("role_group", "MANAGER, SOCIAL_WORKER or OTHER", CODE, codes=ROLE_GROUPS),
+        _c("fte", "Contracted full-time equivalent", NUMBER, standard="CSWW FTE"),
+        _c("case_holding", "Y if the worker holds cases", FLAG),
+        _c("is_asye", "Y for a newly qualified worker in the Assessed and Supported Year in Employment", FLAG),
+        _c("start_date", "Date the worker started", DATE),
+        _c("leaving_date", "Date the worker left; empty if still employed", DATE, required=False),
+        _c("leaving_reason", "Reason for leaving, from the exit interview", CODE, required=False, codes=LEAVING_REASONS,
+           standard="CSWW reason for leaving"),
+    ),
+)
+
+# --- agency workers ------------------------------------------------------------------------------
+
+AGENCY_ASSIGNMENTS = Feed(
+    source="agency", name="assignments", key=("assignment_id",), start_end=("start_date", "end_date"),
+    description="One row per agency worker assignment from the supplier.",
+    columns=(
+        _c("assignment_id", "Supplier's id of the assignment"),
+        _c("worker_id", "Agency worker id (the id allocations use)"),
+        _c("supplier", "Agency supplier"),
+        _c("service_area", "Service area", CODE, codes=SERVICE_AREAS),
+        _c("team", "Team"),
+        _c("role_group", "MANAGER, SOCIAL_WORKER or OTHER", CODE, codes=ROLE_GROUPS),
+        _c("fte", "Full-time equivalent of the assignment", NUMBER),
+        _c("case_holding", "Y if the worker holds cases", FLAG),
+        _c("covering_post_id", "The vacant post the assignment covers", required=False),
+        _c("start_date", "Date the assignment started", DATE),
+        _c("end_date", "Date it ended; empty if current", DATE, required=False),
+    ),
+)
+
+# --- partners ------------------------------------------------------------------------------------
+
+POLICE_MISSING_NOTIFICATIONS = Feed(
+    source="police", name="missing_notifications", key=("notification_id",),
+    start_end=("reported_missing_at", "found_at"),
+    description="One row per missing-person notification the police sent to the council about a child.",
+    columns=(
+        _c("notification_id", "Police notification id"),
+        _c("police_person_reference", "Police's own person reference"),
+        _c("crs_person_id", "The council's person id, where the police know it (shared via the MASH)",
+           required=False),
+        _c("nhs_number", "NHS number, where known", required=False),
+        _c("date_of_birth", "Date of birth as the police recorded it", DATE, required=False),
+        _c("reported_missing_at", "When the child was reported missing", DATETIME),
+        _c("found_at", "When the child was found or returned; empty while missing", DATETIME, required=False),
+        _c("risk_level", "Police risk grading", CODE, codes=POLICE_RISK_LEVELS),
+    ),
+)
+
+PROVIDER_RETURN_INTERVIEWS = Feed(
+    source="provider", name="return_interviews", key=("provider_rhi_id",),
+    description="One row per return interview referral handled by the commissioned return-interview provider.",
+    columns=(
+        _c("provider_rhi_id", "Provider's id of the referral"),
+        _c("crs_person_id", "The council's person id of the child"),
+        _c("crs_episode_id", "The council's missing episode id, where the referral gave it", required=False),
+        _c("police_notification_id", "The police notification, where the referral came from the police",
+           required=False),
+        _c("referral_received_at", "When the provider received the referral", DATETIME),
+        _c("offered_at", "When the interview was offered", DATETIME, required=False),
+        _c("interview_at", "When the interview took place", DATETIME, required=False),
+        _c("outcome", "Outcome picklist", CODE, codes=RHI_OUTCOMES),
+    ),
+)
+
+FEEDS: tuple[Feed, ...] = (
+    CRS_PEOPLE, CRS_CONTACTS, CRS_REFERRALS, CRS_ASSESSMENTS, CRS_S47_ENQUIRIES, CRS_ICPCS, CRS_CP_PLANS,
+    CRS_CIN_EPISODES, CRS_LOOKED_AFTER_EPISODES, CRS_MISSING_EPISODES, CRS_RETURN_HOME_INTERVIEWS,
+    CRS_CARE_LEAVERS, CRS_PATHWAY_PLAN_EVENTS, CRS_ALLOCATIONS, CRS_VISITS, CRS_TRACKER_ENTRIES,
+    HR_POSTS, HR_EMPLOYEES, AGENCY_ASSIGNMENTS, POLICE_MISSING_NOTIFICATIONS, PROVIDER_RETURN_INTERVIEWS,
+)
 FEEDS_BY_ID = {f.id: f for f in FEEDS}
+SOURCES = tuple(dict.fromkeys(f.source for f in FEEDS))

@@ -2,34 +2,49 @@
 
 How a file becomes a batch, and why:
 
-* Each raw table is partitioned by extract date. A file is COPY-ed into a new,
-  empty table of its own (nobody can see it yet), whose lineage columns are
-  constant defaults and whose row number is an identity column, so COPY runs at
-  full speed with no per-row work in Python and memory stays flat.
-* Publishing the batch is one short transaction: detach and drop the previous
+* **Inspect the file in one streaming pass** (constant memory): its SHA-256, its
+  encoding (UTF-8 with or without a byte-order mark, else Windows-1252, the two
+  encodings council exports arrive in), that it ends with a line break (a file
+  cut short does not), and the header against the feed declaration. Any problem
+  here is a *file-level* problem: the file is rejected before anything is loaded,
+  the manifest records why, and the error names the file, line and column.
+* **COPY into a new, empty table of its own** (nobody can see it yet), whose
+  lineage columns are constant defaults and whose row number comes from a
+  sequence, so COPY runs at full speed with no per-row work in Python and memory
+  stays flat whatever the file size. COPY converts the file's encoding and reads
+  LF or CRLF line ends. A malformed line (too few or too many fields, an
+  unterminated quote) rejects the file, with COPY's line and column.
+* **Row checks in SQL**, on the batch table, set-based, from the declaration:
+  a value that is not a date, date-time or number, an unknown code, an empty
+  required value, a duplicate key within the batch, an end before its start.
+  Each problem is written to ``raw.quarantine`` (reason, column, line, the row as
+  delivered) and the row is removed from the batch; the rest loads.
+  Needs PostgreSQL 16 or later (``pg_input_is_valid``).
+* **Publish the batch in one short transaction**: detach and drop the previous
   partition for the same extract date (a corrected re-delivery), attach the new
-  one, and record both in ``raw.load_manifest``. Readers see the old batch or
-  the new one, never half of either.
-* The same file delivered twice (same feed, date and SHA-256) is recorded in
-  the manifest as a duplicate and not loaded again.
-* A file that does not match its feed declaration is rejected before anything
-  is loaded: the manifest records why, and the error names the file, line and
-  column. What was loaded before stays as it was.
+  one, and record both in ``raw.load_manifest``. Readers see the old batch or the
+  new one, never half of either.
+* The same file delivered twice (same feed, date and SHA-256) is recorded in the
+  manifest as a duplicate and not loaded again.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import hashlib
-import io
 import logging
-from dataclasses import dataclass
-from datetime import date
+import re
+import time
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
 from pathlib import Path
 
 import psycopg2
+import psycopg2.errors
 from psycopg2 import sql
 
+from . import feeds as F
 from .feeds import Feed
 
 log = logging.getLogger(__name__)
@@ -43,7 +58,9 @@ LINEAGE_COLUMNS = (
     ("_loaded_at", "timestamptz"),
 )
 
-MANIFEST_DDL = """
+MINIMUM_SERVER_VERSION = 160000  # pg_input_is_valid arrived in PostgreSQL 16
+
+RAW_DDL = """
 create schema if not exists raw;
 create table if not exists raw.load_manifest (
     batch_id      bigserial primary key,
@@ -58,9 +75,34 @@ create table if not exists raw.load_manifest (
     received_at   timestamptz not null default now(),
     finished_at   timestamptz
 );
+alter table raw.load_manifest add column if not exists rows_quarantined bigint;
+alter table raw.load_manifest add column if not exists file_encoding text;
 comment on table raw.load_manifest is
     'Every file the extract layer has seen and what became of it: loaded, replaced by a re-delivery, duplicate, rejected or failed (with the reason).';
+create table if not exists raw.quarantine (
+    batch_id        bigint      not null,
+    feed            text        not null,
+    extract_date    date        not null,
+    source_file     text        not null,
+    row_number      bigint      not null,
+    line_number     bigint      not null,
+    column_name     text,
+    reason          text        not null,
+    original_line   text        not null,
+    quarantined_at  timestamptz not null default now()
+);
+create index if not exists quarantine__feed_extract_date on raw.quarantine (feed, extract_date);
+comment on table raw.quarantine is
+    'Rows held back at load time, one row per problem: the reason, the column, the line of the file and the row as delivered (its fields re-joined as CSV). Rows of batches that were later replaced stay, for the record: raw.quarantine_current shows the published batches only.';
+create or replace view raw.quarantine_current as
+    select q.* from raw.quarantine q join raw.load_manifest m using (batch_id) where m.status = 'loaded';
 """
+
+NUMBER_PATTERN = F.VALUE_PATTERNS[F.NUMBER]
+UTF8_BOM = codecs.BOM_UTF8
+# Bytes Windows-1252 leaves undefined: a file holding one is neither UTF-8 nor Windows-1252.
+CP1252_UNDEFINED = (b"\x81", b"\x8d", b"\x8f", b"\x90", b"\x9d")
+OTHER_DELIMITERS = (";", "\t", "|")
 
 
 class RejectedFile(Exception):
@@ -75,11 +117,24 @@ class LoadResult:
     status: str  # loaded | duplicate
     batch_id: int
     rows: int
+    rows_quarantined: int = 0
+    seconds: dict[str, float] = field(default_factory=dict)  # time spent in each step, for logs and the benchmark
+
+
+@dataclass(frozen=True)
+class FileFacts:
+    """What one pass over the file found out."""
+
+    sha256: str
+    size: int
+    encoding: str  # PostgreSQL's name: UTF8 or WIN1252
+    lines: int  # line breaks in the file
+    header: tuple[str, ...]
 
 
 def file_sha256(path: Path) -> str:
     digest = hashlib.sha256()
-    with path.open("rb") as fh:
+    with Path(path).open("rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
@@ -88,140 +143,465 @@ def file_sha256(path: Path) -> str:
 def ensure_raw_table(cur, feed: Feed) -> None:
     """The partitioned parent table of a feed: its columns as text, then lineage.
 
-    Raw keeps every value exactly as delivered (text); staging types it, so a
-    value that is not a date is caught by a test rather than lost at load time.
+    Raw keeps every value exactly as delivered (text); staging types it. The loader's
+    row checks guarantee every value in raw casts to its declared type.
     """
     columns = [sql.SQL("{} text").format(sql.Identifier(c)) for c in feed.column_names]
     columns += [sql.SQL("{} {} not null").format(sql.Identifier(n), sql.SQL(t)) for n, t in LINEAGE_COLUMNS]
     columns.append(sql.SQL("_row_number bigint not null"))
     cur.execute(sql.SQL("create table if not exists raw.{} ({}) partition by list (_extract_date)").format(
         sql.Identifier(feed.id), sql.SQL(", ").join(columns)))
+    # Columns added to a declaration later are added to raw (older batches hold nulls there).
+    for column in feed.column_names:
+        cur.execute(sql.SQL("alter table raw.{} add column if not exists {} text").format(
+            sql.Identifier(feed.id), sql.Identifier(column)))
     cur.execute(sql.SQL("comment on table raw.{} is %s").format(sql.Identifier(feed.id)), (feed.description,))
 
 
-def read_header(path: Path, feed: Feed) -> list[str]:
-    """The file's column names, checked against the feed declaration."""
+# --- file-level checks ----------------------------------------------------------------------
+
+
+def _column_at(path: Path, line_start: int, offset: int, header: tuple[str, ...] | None) -> str:
+    """Name the CSV column that byte `offset` falls in, reading its line from `line_start`."""
     with path.open("rb") as fh:
-        first = fh.readline()
-    if not first.strip():
-        raise RejectedFile(f"{path}: line 1: the file is empty; expected a header with columns "
+        fh.seek(line_start)
+        prefix = fh.read(offset - line_start).decode("latin-1")
+    fields = next(csv.reader([prefix]), [""])
+    index = max(0, len(fields) - 1)
+    if header and index < len(header):
+        return f"column {header[index]}"
+    return f"column {index + 1}"
+
+
+@dataclass(frozen=True)
+class Scan:
+    """The raw facts of one pass over a file; ``check_file`` judges them."""
+
+    sha256: str
+    size: int
+    lines: int  # line breaks in the file
+    ends_with_line_break: bool
+    last_line_start: int  # byte offset of the last line
+    utf8_error: tuple[int, int, int] | None  # (byte offset, line, offset of that line's start)
+    cp1252_error: tuple[int, int, int] | None
+
+
+def scan_file(path: Path) -> Scan:
+    """Checksum, line count and encoding evidence in one streaming pass (1 MB at a time)."""
+    digest = hashlib.sha256()
+    utf8 = codecs.getincrementaldecoder("utf-8")()
+    utf8_error = cp1252_error = None
+    size = lines = last_line_start = 0
+    last_byte = b""
+    with Path(path).open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+            if utf8_error is None:
+                try:
+                    utf8.decode(chunk)
+                except UnicodeDecodeError as exc:
+                    utf8_error = _locate(chunk, exc.start, size, lines, last_line_start)
+            if cp1252_error is None:
+                positions = [p for p in (chunk.find(b) for b in CP1252_UNDEFINED) if p >= 0]
+                if positions:
+                    cp1252_error = _locate(chunk, min(positions), size, lines, last_line_start)
+            newlines = chunk.count(b"\n")
+            if newlines:
+                last_line_start = size + chunk.rfind(b"\n") + 1
+            lines += newlines
+            size += len(chunk)
+            last_byte = chunk[-1:]
+    if utf8_error is None:
+        try:
+            utf8.decode(b"", final=True)
+        except UnicodeDecodeError:  # the file ends inside a multi-byte character
+            utf8_error = (size - 1, lines + 1, last_line_start)
+    return Scan(digest.hexdigest(), size, lines, last_byte == b"\n", last_line_start, utf8_error, cp1252_error)
+
+
+def check_file(path: Path, feed: Feed, scan: Scan) -> FileFacts:
+    """File-level checks: empty, undecodable, header, truncated. Raises RejectedFile naming line and column."""
+    if scan.size == 0 or not _first_line(path).strip():
+        raise RejectedFile(f"{path}: line 1, column 1: the file is empty; expected a header with the columns "
                            f"{', '.join(feed.column_names)}")
-    try:
-        text = first.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise RejectedFile(f"{path}: line 1, byte {exc.start + 1}: the header is not valid UTF-8") from None
-    header = next(csv.reader(io.StringIO(text)))
-    header = [h.strip() for h in header]
+    if scan.utf8_error is None:
+        encoding = "UTF8"
+    elif scan.cp1252_error is None:
+        encoding = "WIN1252"
+    else:
+        header = _header_guess(path)
+        offset, line, start = scan.utf8_error
+        where_utf8 = f"line {line}, {_column_at(path, start, offset, header)}"
+        offset2, line2, start2 = scan.cp1252_error
+        where_1252 = f"line {line2}, {_column_at(path, start2, offset2, header)}"
+        raise RejectedFile(
+            f"{path}: {where_utf8}: undecodable bytes: the file is neither UTF-8 (invalid byte "
+            f"0x{_byte_at(path, offset):02x} at {where_utf8}) nor Windows-1252 (byte 0x{_byte_at(path, offset2):02x} "
+            f"is undefined there, at {where_1252}). Ask the sender to export as UTF-8.")
+    header = read_header(path, feed, encoding)
+    if not scan.ends_with_line_break:
+        where = _column_at(path, scan.last_line_start, scan.size, header)
+        raise RejectedFile(f"{path}: line {scan.lines + 1}, {where}: truncated file: it ends in the middle of a line "
+                           f"(in {where}, with no line break after it). Ask the sender to deliver the whole file again.")
+    if scan.lines <= 1 and feed.snapshot:
+        raise RejectedFile(f"{path}: line 2: the file has a header but no rows; feed {feed.id} is a full snapshot, "
+                           "so an empty extract means the export failed")
+    return FileFacts(scan.sha256, scan.size, encoding, scan.lines, header)
+
+
+def _locate(chunk: bytes, position: int, chunk_offset: int, lines_before: int, line_start_before: int):
+    newline = chunk.rfind(b"\n", 0, position)
+    line_start = chunk_offset + newline + 1 if newline >= 0 else line_start_before
+    return chunk_offset + position, lines_before + chunk.count(b"\n", 0, position) + 1, line_start
+
+
+def _byte_at(path: Path, offset: int) -> int:
+    with path.open("rb") as fh:
+        fh.seek(offset)
+        return fh.read(1)[0]
+
+
+def _first_line(path: Path) -> bytes:
+    with path.open("rb") as fh:
+        return fh.readline(1 << 20)
+
+
+def _header_guess(path: Path) -> tuple[str, ...] | None:
+    text = _first_line(path).decode("latin-1").lstrip("\ufeff\xef\xbb\xbf")
+    return tuple(h.strip() for h in next(csv.reader([text]), []))
+
+
+def read_header(path: Path, feed: Feed, encoding: str = "UTF8") -> tuple[str, ...]:
+    """The file's column names, checked against the feed declaration."""
+    first = _first_line(path)
+    if not first.strip():
+        raise RejectedFile(f"{path}: line 1: the file is empty; expected a header with the columns "
+                           f"{', '.join(feed.column_names)}")
+    text = first.decode("utf-8-sig" if encoding == "UTF8" else "cp1252")
+    header = [h.strip() for h in next(csv.reader([text.rstrip("\r\n")]))]
     expected = set(feed.column_names)
+    if len(header) == 1 and feed.column_names[0] not in header:
+        delimiter = next((d for d in OTHER_DELIMITERS if d in header[0]), None)
+        if delimiter:
+            name = {";": "semicolon", "\t": "tab", "|": "pipe"}[delimiter]
+            raise RejectedFile(
+                f"{path}: line 1 (header), column 1: wrong delimiter: the header is separated by "
+                f"{name}s ({delimiter!r}); feed {feed.id} files are comma-separated. "
+                f"Expected the columns {', '.join(feed.column_names)}")
+    duplicated = sorted({h for h in header if header.count(h) > 1})
     missing = [c for c in feed.column_names if c not in header]
     unknown = [c for c in header if c not in expected]
-    if missing or unknown:
+    if missing or unknown or duplicated:
         parts = []
         if missing:
             parts.append(f"missing column(s) {', '.join(missing)}")
         if unknown:
-            parts.append(f"unknown column(s) {', '.join(unknown)}")
-        hint = " (is the delimiter a comma?)" if len(header) == 1 and feed.column_names[0] not in header else ""
-        raise RejectedFile(f"{path}: line 1 (header): {'; '.join(parts)}{hint}. "
+            positions = ", ".join(f"{c} (column {header.index(c) + 1})" for c in unknown)
+            parts.append(f"unknown column(s) {positions}")
+        if duplicated:
+            parts.append(f"column(s) named twice: {', '.join(duplicated)}")
+        raise RejectedFile(f"{path}: line 1 (header): {'; '.join(parts)}. "
                            f"Expected the columns of feed {feed.id}: {', '.join(feed.column_names)}")
-    return header
+    return tuple(header)
 
 
-def _record(cur, feed: Feed, extract_date: date, path: Path, sha: str, status: str, message: str | None = None) -> int:
+# --- row-level checks -------------------------------------------------------------------------
+
+
+def _value(column: str) -> sql.Composable:
+    """The delivered value, empty counted as missing (COPY gives NULL for an unquoted empty field)."""
+    return sql.SQL("nullif({}, '')").format(sql.Identifier(column))
+
+
+def _is_valid(column: F.Column) -> sql.Composable | None:
+    """SQL true when a present value of the column is well formed; None when anything goes."""
+    v = _value(column.name)
+    # Dates: the shape by LIKE and a real calendar date by pg_input_is_valid (together about
+    # three times cheaper than a regular expression, and stricter: 2026-02-30 is not a date).
+    if column.type == F.DATE:
+        return sql.SQL("({v} like '____-__-__' and {v} not like '% %' and pg_input_is_valid({v}, 'date'))").format(v=v)
+    if column.type == F.DATETIME:
+        return sql.SQL("({v} like '____-__-__ __:__' and {v} not like '% % %' and pg_input_is_valid({v}, 'timestamp'))"
+                       ).format(v=v)
+    if column.type == F.NUMBER:
+        return sql.SQL("({v} ~ {p})").format(v=v, p=sql.Literal(NUMBER_PATTERN))
+    if column.type in (F.CODE, F.FLAG):
+        return sql.SQL("({v} = any({codes}))").format(v=v, codes=sql.Literal(list(column.codes)))
+    return None
+
+
+def row_problems(feed: Feed) -> list[tuple[str, sql.Composable, sql.Composable]]:
+    """(column, SQL true when the row has this problem, SQL text of the reason) for each check."""
+    problems = []
+    for column in feed.columns:
+        v = _value(column.name)
+        if column.required:
+            problems.append((column.name, sql.SQL("{} is null").format(v),
+                             sql.Literal(f"{column.name} is required but empty")))
+        valid = _is_valid(column)
+        if valid is None:
+            continue
+        what = {F.DATE: "not a date (YYYY-MM-DD)", F.DATETIME: "not a date-time (YYYY-MM-DD HH:MM)",
+                F.NUMBER: "not a number", F.CODE: "unknown code", F.FLAG: "not Y or N"}[column.type]
+        problems.append((column.name, sql.SQL("({v} is not null and not {valid})").format(v=v, valid=valid),
+                         sql.SQL("{} || quote_literal({})").format(sql.Literal(f"{column.name}: {what}: "), v)))
+    if feed.start_end:
+        start, end = (feed.column(c) for c in feed.start_end)
+        cast = "date" if start.type == F.DATE and end.type == F.DATE else "timestamp"
+        both_valid = sql.SQL("{} and {}").format(_is_valid(start), _is_valid(end))
+        before = sql.SQL("(case when {both} then {e}::{t} < {s}::{t} else false end)").format(
+            both=both_valid, e=_value(end.name), s=_value(start.name), t=sql.SQL(cast))
+        problems.append((end.name, before, sql.SQL("{} || {} || ' before ' || {} || {}").format(
+            sql.Literal(f"end before start: {end.name} "), _value(end.name), sql.Literal(f"{start.name} "),
+            _value(start.name))))
+    return problems
+
+
+def _csv_field(column: str) -> sql.Composable:
+    """A text column re-encoded as a CSV field, to show the row as it was delivered."""
+    c = sql.Identifier(column)
+    return sql.SQL("""case when {c} is null then '' when {c} = '' or {c} ~ '[",\\r\\n]' """
+                   """then '"' || replace({c}, '"', '""') || '"' else {c} end""").format(c=c)
+
+
+# Settings for the checking transaction only: hash the keys in memory, and let PostgreSQL
+# split the scans over parallel workers (the batch table is committed, so workers can read it).
+CHECK_SETTINGS = (
+    "set local work_mem = '256MB'",
+    "set local maintenance_work_mem = '1GB'",  # the key check's sort: in memory up to ~20 M rows
+    "set local parallel_setup_cost = 0",
+    "set local parallel_tuple_cost = 0",
+    "set local min_parallel_table_scan_size = 0",
+)
+
+
+def quarantine_rows(cur, feed: Feed, batch_id: int, batch_table: sql.Composable, header: tuple[str, ...],
+                    extract_date: date, source_file: str) -> int:
+    """Move the batch's bad rows to raw.quarantine, one quarantine row per problem. Returns rows moved.
+
+    Two set-based scans find the bad rows (a cheap predicate over every row; an aggregate
+    for keys delivered twice); only those rows are then explained, so a clean batch costs
+    two scans and nothing more.
+    """
+    for setting in CHECK_SETTINGS:
+        cur.execute(setting)
+    problems = row_problems(feed)
+    original_line = sql.SQL(" || ',' || ").join(_csv_field(c) for c in header)
+    common = sql.SQL("{batch}, {feed}, {date}, {file}").format(
+        batch=sql.Literal(batch_id), feed=sql.Literal(feed.id), date=sql.Literal(extract_date),
+        file=sql.Literal(source_file))
+    target = sql.SQL("insert into raw.quarantine (batch_id, feed, extract_date, source_file, row_number, "
+                     "line_number, column_name, reason, original_line) ")
+    found = 0
+    if problems:
+        any_problem = sql.SQL(" or ").join(p for _, p, _ in problems)
+        cur.execute(sql.SQL("create temporary table bad_rows on commit drop as "
+                            "select _row_number from raw.{} where {}").format(batch_table, any_problem))
+        found += cur.rowcount
+        if cur.rowcount:
+            per_problem = sql.SQL(", ").join(
+                sql.SQL("({}, case when {} then {} end)").format(sql.Literal(name), cond, reason)
+                for name, cond, reason in problems)
+            cur.execute(target + sql.SQL("""
+                select {common}, b._row_number, b._row_number + 1, p.column_name, p.reason, {line}
+                from raw.{batch} b join bad_rows using (_row_number)
+                cross join lateral (values {per_problem}) as p(column_name, reason)
+                where p.reason is not null""").format(
+                common=common, line=original_line, batch=batch_table, per_problem=per_problem))
+    # A key delivered twice in one file: the first row loads, later ones are quarantined. The fast
+    # path builds a unique index (a sort, in C collation, parallel where the server allows): if it
+    # builds, no key is repeated. Only when it fails are the repeats found and explained.
+    keys = sql.SQL(", ").join(sql.Identifier(k) for k in feed.key)
+    keys_c = sql.SQL(", ").join(sql.SQL('{} collate "C"').format(sql.Identifier(k)) for k in feed.key)
+    cur.execute("savepoint unique_keys")
+    try:
+        cur.execute(sql.SQL("create unique index {} on raw.{} ({})").format(
+            sql.Identifier(f"batch_{batch_id}_key"), batch_table, keys_c))
+        cur.execute(sql.SQL("drop index raw.{}").format(sql.Identifier(f"batch_{batch_id}_key")))
+        cur.execute("release savepoint unique_keys")
+        repeated = False
+    except psycopg2.errors.UniqueViolation:
+        cur.execute("rollback to savepoint unique_keys")
+        repeated = True
+    if repeated:
+        cur.execute(sql.SQL("analyze raw.{}").format(batch_table))
+        cur.execute(sql.SQL("create temporary table duplicate_keys on commit drop as "
+                            "select {keys}, min(_row_number) as first_row from raw.{batch} "
+                            "group by {keys} having count(*) > 1").format(keys=keys, batch=batch_table))
+        found += cur.rowcount
+        key_text = sql.SQL(" || ', ' || ").join(
+            sql.SQL("{} || '=' || coalesce({}, '')").format(sql.Literal(k), sql.Identifier(k)) for k in feed.key)
+        cur.execute(target + sql.SQL("""
+            select {common}, b._row_number, b._row_number + 1, {first_key}, 'duplicate key (' || {key_text}
+                   || '): first delivered on line ' || (d.first_row + 1), {line}
+            from raw.{batch} b join duplicate_keys d using ({keys})
+            where b._row_number <> d.first_row""").format(
+            common=common, first_key=sql.Literal(feed.key[0]), key_text=key_text, line=original_line,
+            batch=batch_table, keys=keys))
+    if not found:
+        return 0
+    cur.execute(sql.SQL("""delete from raw.{batch} b using raw.quarantine q
+                           where q.batch_id = {batch_id} and q.row_number = b._row_number""").format(
+        batch=batch_table, batch_id=sql.Literal(batch_id)))
+    return cur.rowcount
+
+
+# --- the load -------------------------------------------------------------------------------
+
+
+def _record(cur, feed: Feed, extract_date: date, path: Path, sha: str, size: int, status: str,
+            message: str | None = None, encoding: str | None = None) -> int:
     cur.execute(
         """insert into raw.load_manifest (feed, extract_date, source_file, file_sha256, file_bytes, status, message,
-                                          finished_at)
-           values (%s, %s, %s, %s, %s, %s, %s, case when %s <> 'loading' then now() end) returning batch_id""",
-        (feed.id, extract_date, str(path), sha, path.stat().st_size, status, message, status),
+                                          file_encoding, finished_at)
+           values (%s, %s, %s, %s, %s, %s, %s, %s, case when %s <> 'loading' then now() end) returning batch_id""",
+        (feed.id, extract_date, str(path), sha, size, status, message, encoding, status),
     )
     return cur.fetchone()[0]
+
+
+def check_server(cur) -> None:
+    cur.execute("show server_version_num")
+    version = int(cur.fetchone()[0])
+    if version < MINIMUM_SERVER_VERSION:
+        raise RuntimeError(f"the extract layer needs PostgreSQL 16 or later (pg_input_is_valid); the warehouse runs "
+                           f"{version // 10000}")
+
+
+def prepare(conn, feed: Feed) -> None:
+    """The raw schema, manifest, quarantine and the feed's table (idempotent)."""
+    with conn.cursor() as cur:
+        check_server(cur)
+        cur.execute("select pg_advisory_xact_lock(hashtext('safeguarding raw ddl'))")  # parallel loads
+        cur.execute(RAW_DDL)
+        ensure_raw_table(cur, feed)
+    conn.commit()
 
 
 def load_file(conn, feed: Feed, path: Path, extract_date: date) -> LoadResult:
     """Load one delivered file as the batch for (feed, extract_date). See the module docstring."""
     path = Path(path)
-    sha = file_sha256(path)
+    clock = _Clock()
+    prepare(conn, feed)
+    scan = scan_file(path)
+    clock.lap("scan")
+    sha, size = scan.sha256, scan.size
     with conn.cursor() as cur:
-        cur.execute(MANIFEST_DDL)
-        ensure_raw_table(cur, feed)
         cur.execute(
-            "select batch_id, rows_loaded from raw.load_manifest "
+            "select batch_id, rows_loaded, coalesce(rows_quarantined, 0) from raw.load_manifest "
             "where feed = %s and extract_date = %s and status = 'loaded' and file_sha256 = %s",
             (feed.id, extract_date, sha),
         )
         already = cur.fetchone()
         if already:
-            _record(cur, feed, extract_date, path, sha, "duplicate",
+            _record(cur, feed, extract_date, path, sha, size, "duplicate",
                     f"same content as batch {already[0]}, which is already loaded")
             conn.commit()
             log.info("%s: already loaded as batch %s, skipped", path, already[0])
-            return LoadResult(feed.id, extract_date, str(path), "duplicate", already[0], already[1])
-        try:
-            header = read_header(path, feed)
-        except RejectedFile as exc:
-            _record(cur, feed, extract_date, path, sha, "rejected", str(exc))
-            conn.commit()
-            raise
-        batch_id = _record(cur, feed, extract_date, path, sha, "loading")
+            return LoadResult(feed.id, extract_date, str(path), "duplicate", already[0], already[1], already[2])
+    try:
+        facts = check_file(path, feed, scan)
+    except RejectedFile as exc:
+        with conn.cursor() as cur:
+            _record(cur, feed, extract_date, path, sha, size, "rejected", str(exc))
         conn.commit()
+        raise
+    with conn.cursor() as cur:
+        batch_id = _record(cur, feed, extract_date, path, facts.sha256, size, "loading", encoding=facts.encoding)
+    conn.commit()
 
-    batch_table = sql.Identifier(f"{feed.id}__batch_{batch_id}")
-    row_sequence = sql.Identifier(f"{feed.id}__batch_{batch_id}__rows")
+    batch_name = f"{feed.id}__batch_{batch_id}"
+    batch_table = sql.Identifier(batch_name)
+    row_sequence = sql.Identifier(f"{batch_name}__rows")
     try:
         with conn.cursor() as cur:
+            # Only the file's columns, the extract date (the partition key) and the row number are
+            # written row by row. Row 1 is the first data row, on line 2 of the file. A sequence rather
+            # than an identity column, because a partition may not have an identity column.
+            cur.execute(sql.SQL("create sequence raw.{} cache 10000").format(row_sequence))
             columns = [sql.SQL("{} text").format(sql.Identifier(c)) for c in feed.column_names]
-            lineage = {
-                "_batch_id": batch_id, "_feed": feed.id, "_extract_date": extract_date,
-                "_source_file": str(path), "_file_sha256": sha,
-            }
-            for name, type_ in LINEAGE_COLUMNS:
-                if name == "_loaded_at":
-                    columns.append(sql.SQL("_loaded_at timestamptz not null default now()"))
-                else:
-                    columns.append(sql.SQL("{} {} not null default {}").format(
-                        sql.Identifier(name), sql.SQL(type_), sql.Literal(lineage[name])))
-            # Row 1 is the first data row, on line 2 of the file (line 1 is the header). A sequence
-            # rather than an identity column, because a partition may not have an identity column.
-            cur.execute(sql.SQL("create sequence raw.{}").format(row_sequence))
+            columns.append(sql.SQL("_extract_date date not null default {}").format(sql.Literal(extract_date)))
             columns.append(sql.SQL("_row_number bigint not null default nextval({})").format(
-                sql.Literal(f"raw.{feed.id}__batch_{batch_id}__rows")))
+                sql.Literal(f"raw.{batch_name}__rows")))
+            # Lets ATTACH PARTITION skip scanning the batch to prove it belongs to the extract date.
             columns.append(sql.SQL("check (_extract_date = {})").format(sql.Literal(extract_date)))
             cur.execute(sql.SQL("create table raw.{} ({})").format(batch_table, sql.SQL(", ").join(columns)))
-            copy = sql.SQL("copy raw.{} ({}) from stdin with (format csv, header true, encoding 'UTF8')").format(
-                batch_table, sql.SQL(", ").join(sql.Identifier(c) for c in header))
+            # FREEZE: the table was created in this transaction, so its rows need no later vacuum freeze.
+            copy = sql.SQL("copy raw.{} ({}) from stdin with (format csv, header true, encoding {}, freeze true)").format(
+                batch_table, sql.SQL(", ").join(sql.Identifier(c) for c in facts.header), sql.Literal(facts.encoding))
             with path.open("rb") as fh:
                 cur.copy_expert(copy.as_string(conn), fh, size=1 << 20)
-            rows = cur.rowcount
+            copied = cur.rowcount
+            clock.lap("copy")
             cur.execute(sql.SQL("alter table raw.{} alter column _row_number drop default").format(batch_table))
             cur.execute(sql.SQL("drop sequence raw.{}").format(row_sequence))
-        conn.commit()
+            # The rest of the lineage is the same for every row of the batch. Added after COPY with a
+            # constant default, PostgreSQL keeps the value once in the catalogue (a "fast default")
+            # instead of in every row, yet every row reads it: the row carries its lineage for free.
+            # (Written into each row, it would more than double the bytes COPY writes.)
+            lineage = {"_batch_id": batch_id, "_feed": feed.id, "_source_file": str(path),
+                       "_file_sha256": facts.sha256, "_loaded_at": datetime.now(timezone.utc)}
+            cur.execute(sql.SQL("alter table raw.{} {}").format(batch_table, sql.SQL(", ").join(
+                sql.SQL("add column {} {} not null default {}").format(
+                    sql.Identifier(name), sql.SQL(type_), sql.Literal(lineage[name]))
+                for name, type_ in LINEAGE_COLUMNS if name in lineage)))
+        conn.commit()  # the batch table is committed but attached to nothing: no reader sees it
     except psycopg2.Error as exc:
         conn.rollback()
         message = f"{path}: {_describe_copy_error(exc)}"
-        with conn.cursor() as cur:
-            cur.execute("update raw.load_manifest set status = 'rejected', message = %s, finished_at = now() "
-                        "where batch_id = %s", (message, batch_id))
-            cur.execute(sql.SQL("drop table if exists raw.{}").format(batch_table))
-            cur.execute(sql.SQL("drop sequence if exists raw.{}").format(row_sequence))
-        conn.commit()
+        _fail(conn, batch_id, batch_name, "rejected", message)
         raise RejectedFile(message) from None
-
-    # Publish the batch: swap partitions in one transaction.
-    try:
-        _attach(conn, feed, extract_date, batch_id, batch_table, rows)
-    except psycopg2.Error as exc:
+    except BaseException as exc:  # interrupted (a killed task): leave nothing half-made behind
         conn.rollback()
-        with conn.cursor() as cur:
-            cur.execute("update raw.load_manifest set status = 'failed', message = %s, finished_at = now() "
-                        "where batch_id = %s", (f"could not publish the batch: {exc}".strip(), batch_id))
-            cur.execute(sql.SQL("drop table if exists raw.{}").format(batch_table))
-        conn.commit()
+        _fail(conn, batch_id, batch_name, "failed", f"interrupted while loading: {exc!r}")
         raise
-    log.info("%s: loaded %s rows as batch %s of %s for %s", path, rows, batch_id, feed.id, extract_date)
-    return LoadResult(feed.id, extract_date, str(path), "loaded", batch_id, rows)
+    try:
+        with conn.cursor() as cur:
+            quarantined = quarantine_rows(cur, feed, batch_id, batch_table, facts.header, extract_date, str(path))
+        conn.commit()
+        clock.lap("row_checks")
+    except BaseException as exc:
+        conn.rollback()
+        _fail(conn, batch_id, batch_name, "failed", f"row checks failed: {exc}".strip())
+        raise
+
+    rows = copied - quarantined
+    try:
+        _attach(conn, feed, extract_date, batch_id, batch_table, rows, quarantined)
+    except BaseException as exc:
+        conn.rollback()
+        _fail(conn, batch_id, batch_name, "failed", f"could not publish the batch: {exc}".strip())
+        raise
+    clock.lap("publish")
+    if quarantined:
+        log.warning("%s: %s row(s) quarantined (see raw.quarantine, batch %s)", path, quarantined, batch_id)
+    log.info("%s: loaded %s rows as batch %s of %s for %s (%s)", path, rows, batch_id, feed.id, extract_date,
+             ", ".join(f"{k} {v:.1f} s" for k, v in clock.laps.items()))
+    return LoadResult(feed.id, extract_date, str(path), "loaded", batch_id, rows, quarantined, clock.laps)
 
 
-def _attach(conn, feed: Feed, extract_date: date, batch_id: int, batch_table, rows: int) -> None:
+class _Clock:
+    def __init__(self) -> None:
+        self.laps: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.laps[name] = self.laps.get(name, 0.0) + now - self._last
+        self._last = now
+
+
+def _fail(conn, batch_id: int, batch_name: str, status: str, message: str) -> None:
+    with conn.cursor() as cur:
+        cur.execute("update raw.load_manifest set status = %s, message = %s, finished_at = now() "
+                    "where batch_id = %s", (status, message, batch_id))
+        cur.execute("delete from raw.quarantine where batch_id = %s", (batch_id,))
+        cur.execute(sql.SQL("drop table if exists raw.{}").format(sql.Identifier(batch_name)))
+        cur.execute(sql.SQL("drop sequence if exists raw.{}").format(sql.Identifier(f"{batch_name}__rows")))
+    conn.commit()
+
+
+def _attach(conn, feed: Feed, extract_date: date, batch_id: int, batch_table, rows: int, quarantined: int) -> None:
     """Replace the (feed, extract date) partition with the new batch, atomically."""
     with conn.cursor() as cur:
         parent = sql.Identifier(feed.id)
@@ -238,8 +618,9 @@ def _attach(conn, feed: Feed, extract_date: date, batch_id: int, batch_table, ro
                         (f"replaced by batch {batch_id}", old_batch))
         cur.execute(sql.SQL("alter table raw.{} attach partition raw.{} for values in ({})").format(
             parent, batch_table, sql.Literal(extract_date)))
-        cur.execute("update raw.load_manifest set status = 'loaded', rows_loaded = %s, finished_at = now() "
-                    "where batch_id = %s", (rows, batch_id))
+        cur.execute("update raw.load_manifest set status = 'loaded', rows_loaded = %s, rows_quarantined = %s, "
+                    "message = case when %s > 0 then %s end, finished_at = now() where batch_id = %s",
+                    (rows, quarantined, quarantined, f"{quarantined} row(s) quarantined", batch_id))
     conn.commit()
 
 
@@ -251,5 +632,12 @@ def _describe_copy_error(exc: psycopg2.Error) -> str:
     # COPY counts the header as line 1, as an editor does.
     if where.startswith("COPY "):
         where = where.split(",", 1)[1].strip() if "," in where else where
+        where = where.split(":", 1)[0]  # "line 7, column team"; the value after ':' may hold personal data
+        if "column" not in where:
+            named = re.search(r'column "([^"]+)"', detail)
+            if named:
+                where += f", column {named.group(1)}"
+            elif "extra data after last expected column" in detail:
+                where += ", column beyond the last declared one"
         return f"{where}: {detail}"
     return detail
