@@ -1,11 +1,14 @@
-"""The nightly safeguarding pipeline: extract -> validate raw -> dbt build -> validate marts -> publish.
+"""The nightly safeguarding pipeline: wait for files -> extract -> validate raw -> dbt -> validate marts -> publish.
 
-Thin on purpose: each task calls one function in warehouse/nightly.py, where the
-logic lives and is tested. Nothing heavy is imported at parse time.
+Thin on purpose: each task calls one function in warehouse/ (nightly.py, sensors.py,
+orchestration.py), where the logic lives and is tested. Nothing heavy is imported
+at parse time, and nothing touches a database.
 
 Schedule: 02:00 Europe/London every day. With CronTriggerTimetable the logical
 date is the run time, and the run processes the previous day's extract (see
-warehouse.nightly.extract_date_for). To re-run a past night:
+warehouse.nightly.extract_date_for). Publishing updates the Asset
+``safeguarding_published_marts``; the ``safeguarding_partnership_refresh`` DAG
+runs on it. Operators' guide (re-run, backfill, alerts): docs/operations.md.
     airflow dags trigger safeguarding_nightly --conf '{"extract_date": "2026-11-01"}'
 """
 
@@ -14,19 +17,15 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pendulum
-from airflow.sdk import Param, chain, dag, task
+from airflow.sdk import Param, TaskGroup, chain, dag, task
 from airflow.timetables.trigger import CronTriggerTimetable
 
-# The steps, in order; each is a function in warehouse/nightly.py (STEPS there).
-STEPS = ("extract", "validate_raw", "build_marts", "validate_marts", "publish")
+from extract.feeds import FEEDS
+from warehouse.notify import on_run_failure, on_run_success
+from warehouse.orchestration import PUBLISHED_MARTS, cosmos_dbt_group, dbt_task_mode, default_args
+from warehouse.sensors import LandingFileSensor
 
-DEFAULT_ARGS = {
-    "owner": "children-services-data",
-    "retries": 2,
-    "retry_delay": timedelta(minutes=5),
-    "retry_exponential_backoff": True,
-    "max_retry_delay": timedelta(minutes=30),
-}
+EXTRACT_DATE = "{{ ti.xcom_pull(task_ids='resolve_extract_date') }}"
 
 
 @dag(
@@ -34,9 +33,11 @@ DEFAULT_ARGS = {
     schedule=CronTriggerTimetable("0 2 * * *", timezone="Europe/London"),
     start_date=pendulum.datetime(2026, 1, 1, tz="Europe/London"),
     catchup=False,
-    max_active_runs=1,
+    max_active_runs=1,  # one night at a time: runs share the marts_build schema
     dagrun_timeout=timedelta(hours=4),
-    default_args=DEFAULT_ARGS,
+    default_args=default_args(),
+    on_failure_callback=[on_run_failure],
+    on_success_callback=[on_run_success],
     params={
         "extract_date": Param(
             None, type=["null", "string"], format="date",
@@ -53,10 +54,10 @@ def safeguarding_nightly():
 
         return extract_date_for(logical_date, params.get("extract_date")).isoformat()
 
-    def step(name: str):
+    def step(name: str, **task_kwargs):
         """A task that runs one step of warehouse.nightly for the night's extract date."""
 
-        @task(task_id=name)
+        @task(task_id=name, **task_kwargs)
         def run(extract_date: str):
             from warehouse.nightly import run_step
 
@@ -65,7 +66,26 @@ def safeguarding_nightly():
         return run
 
     extract_date = resolve_extract_date()
-    chain(*(step(name)(extract_date) for name in STEPS))
+
+    # One deferrable sensor per feed: a late file fails its own task, named after the feed.
+    with TaskGroup("wait_for_files", tooltip="one sensor per feed's file for the night") as wait_for_files:
+        for feed in FEEDS:
+            LandingFileSensor(task_id=feed.id, feed_id=feed.id, extract_date=EXTRACT_DATE)
+    extract_date >> wait_for_files
+
+    loaded = step("extract")(extract_date)
+    wait_for_files >> loaded
+    checked_raw = step("validate_raw")(extract_date)
+
+    if dbt_task_mode() == "cosmos":
+        # The key pads must be in place before any model that pseudonymises runs.
+        built = [step("install_pseudonymisation_key")(extract_date), cosmos_dbt_group("build_marts", EXTRACT_DATE)]
+    else:
+        built = [step("build_marts")(extract_date)]
+
+    # Write-audit-publish: nothing reaches BI readers before both gates pass.
+    chain(loaded, checked_raw, *built, step("validate_marts")(extract_date),
+          step("publish", outlets=[PUBLISHED_MARTS])(extract_date))
 
 
 safeguarding_nightly()

@@ -1,0 +1,50 @@
+"""After each publication: refresh the partnership scorecard and build the quality report.
+
+Scheduled on the Asset ``safeguarding_published_marts``, which the nightly DAG's
+publish task updates: this DAG runs when (and only when) new marts are
+published, not on the clock. Logic: warehouse/partnership_refresh.py.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pendulum
+from airflow.sdk import dag, task
+
+from warehouse.notify import on_run_failure, on_run_success
+from warehouse.orchestration import PUBLISHED_MARTS, default_args
+
+
+@dag(
+    dag_id="safeguarding_partnership_refresh",
+    schedule=[PUBLISHED_MARTS],
+    start_date=pendulum.datetime(2026, 1, 1, tz="Europe/London"),
+    catchup=False,
+    max_active_runs=1,
+    dagrun_timeout=timedelta(hours=1),
+    default_args=default_args(),
+    on_failure_callback=[on_run_failure],
+    on_success_callback=[on_run_success],
+    tags=["safeguarding", "partnership"],
+    doc_md=__doc__,
+)
+def safeguarding_partnership_refresh():
+    @task
+    def refresh_partnership_scorecard():
+        from warehouse.partnership_refresh import refresh_partnership_scorecard
+
+        return refresh_partnership_scorecard()
+
+    @task
+    def build_quality_report():
+        from warehouse.partnership_refresh import build_quality_report_if_available
+
+        report = build_quality_report_if_available()
+        return None if report is None else str(report)
+
+    refresh_partnership_scorecard()
+    build_quality_report()
+
+
+safeguarding_partnership_refresh()

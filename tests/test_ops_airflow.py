@@ -1,0 +1,278 @@
+"""Operations, with real Airflow runs (`airflow dags test`, Airflow's local mode):
+
+* a late file: its sensor fails with a message naming the feed, retries, then fails the run;
+* a failing task retried: another feed's file turns up after its first failed try, and
+  its sensor succeeds on the retry (both in the same run);
+* notifications: every alert above is received by a local webhook and a local SMTP server;
+* a backfill of a past date: a run for a past logical date (no conf) processes that
+  night's extract, publishes, updates the Asset and queues the downstream DAG;
+* the Asset-scheduled DAG (partnership refresh and quality report) runs after it.
+
+The late-file run marks the data steps as successful (`--mark-success-pattern`): it
+tests the orchestration only. The backfill run marks the two quality gates successful
+(they have their own tests) and runs extract, dbt and publish for real. The backfill runs everything for real.
+One Airflow home (SQLite metadata) is shared by the whole module.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import json
+import os
+import socketserver
+import sqlite3
+import subprocess
+import threading
+import time
+from datetime import date, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from zoneinfo import ZoneInfo
+
+import psycopg2
+import pytest
+
+from extract.feeds import CRS_MISSING_EPISODES, FEEDS, FEEDS_BY_ID, HR_POSTS
+from extract.nightly import expected_file
+from warehouse import db, roles
+from warehouse.cli import _bin, airflow_env
+
+from helpers import query
+
+pytestmark = pytest.mark.slow
+LONDON = ZoneInfo("Europe/London")
+NIGHTLY = "safeguarding_nightly"
+REFRESH = "safeguarding_partnership_refresh"
+LATE_FEED = CRS_MISSING_EPISODES.id
+LATE_SENSOR = f"wait_for_files.{LATE_FEED}"
+RETRIED_FEED = HR_POSTS.id
+RETRIED_SENSOR = f"wait_for_files.{RETRIED_FEED}"
+DATA_STEPS = "^(extract|validate_raw|build_marts|validate_marts|publish)$"
+GATES = "^(validate_raw|validate_marts)$"
+
+
+class Receivers:
+    """A local webhook (HTTP) and a local SMTP server that keep what they receive."""
+
+    def __init__(self):
+        self.webhook: list[dict] = []
+        self.mails: list[str] = []
+        receivers = self
+
+        class Webhook(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                receivers.webhook.append(json.loads(body))
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        class Smtp(socketserver.StreamRequestHandler):
+            """Just enough SMTP for smtplib.send_message."""
+
+            def handle(self):
+                self.wfile.write(b"220 test SMTP\r\n")
+                while line := self.rfile.readline():
+                    command = line.strip().upper()
+                    if command.startswith((b"EHLO", b"HELO")):
+                        self.wfile.write(b"250 test\r\n")
+                    elif command == b"DATA":
+                        self.wfile.write(b"354 go ahead\r\n")
+                        lines = []
+                        while (data := self.rfile.readline()) not in (b".\r\n", b""):
+                            lines.append(data.decode())
+                        receivers.mails.append("".join(lines))
+                        self.wfile.write(b"250 queued\r\n")
+                    elif command == b"QUIT":
+                        self.wfile.write(b"221 bye\r\n")
+                        return
+                    else:  # MAIL FROM, RCPT TO, RSET, NOOP
+                        self.wfile.write(b"250 ok\r\n")
+
+        self.http = HTTPServer(("127.0.0.1", 0), Webhook)
+        self.smtp = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Smtp)
+        self.smtp.daemon_threads = True
+        for server in (self.http, self.smtp):
+            threading.Thread(target=server.serve_forever, daemon=True).start()
+
+    def env(self) -> dict[str, str]:
+        return {
+            "SAFEGUARDING_ALERT_WEBHOOK_URL": f"http://127.0.0.1:{self.http.server_address[1]}/alerts",
+            "SAFEGUARDING_ALERT_EMAIL_TO": "on-call@example.org",
+            "SAFEGUARDING_SMTP_HOST": "127.0.0.1",
+            "SAFEGUARDING_SMTP_PORT": str(self.smtp.server_address[1]),
+        }
+
+    def alerts(self, dag_id: str, run_date: date, event: str, scope: str = "task", task_id: str | None = None):
+        return [a for a in self.webhook if a["dag_id"] == dag_id and a["logical_date"].startswith(run_date.isoformat())
+                and a["event"] == event and a["scope"] == scope and (task_id is None or a["task_id"] == task_id)]
+
+    def close(self):
+        self.http.shutdown()
+        self.smtp.shutdown()
+
+
+@pytest.fixture(scope="module")
+def receivers():
+    r = Receivers()
+    yield r
+    r.close()
+
+
+@pytest.fixture(scope="module")
+def airflow(settings, receivers, tmp_path_factory):
+    """Environment for `airflow ...` with one migrated SQLite metadata DB for this module."""
+    home = tmp_path_factory.mktemp("airflow-ops")
+    env = airflow_env(settings) | receivers.env() | {
+        "AIRFLOW_HOME": str(home),
+        # The downstream DAG must be unpaused for an asset event to queue a run of it.
+        "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
+        "SAFEGUARDING_RETRY_DELAY_SECONDS": "1",
+        "SAFEGUARDING_FEED_WAIT_MINUTES": "0.03",  # about 2 s per try
+    }
+    subprocess.run([_bin("airflow"), "db", "migrate"], env=env, check=True, capture_output=True)
+    env["_METADATA_DB"] = str(home / "airflow.db")
+    return env
+
+
+def logical_for(extract_date: date) -> datetime:
+    """The scheduled run that processes a night: 02:00 London the next morning."""
+    return datetime.combine(extract_date + timedelta(days=1), datetime.min.time()).replace(hour=2, tzinfo=LONDON)
+
+
+def dags_test(env, dag_id: str, logical: datetime | None, *extra: str) -> subprocess.Popen:
+    command = [_bin("airflow"), "dags", "test", dag_id, *([logical.isoformat()] if logical else []), *extra]
+    return subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def finish(process: subprocess.Popen, timeout: int = 900) -> str:
+    try:
+        output, _ = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        output, _ = process.communicate()
+    return output
+
+
+def metadata(env, sql: str, *params):
+    with sqlite3.connect(env["_METADATA_DB"]) as conn:
+        return conn.execute(sql, params).fetchall()
+
+
+def place_file(settings, extract_date: date, feed) -> None:
+    """A stand-in file for the orchestration-only run (the data steps are marked successful)."""
+    path = expected_file(settings.landing_dir, feed, extract_date)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(",".join(feed.column_names) + "\n")
+
+
+@pytest.fixture(scope="module")
+def late_night(settings, airflow, receivers):
+    """One night, two feeds late: one never arrives; the other turns up after its first try failed."""
+    night = date(2026, 10, 1)
+    for feed in FEEDS:
+        if feed.id not in (LATE_FEED, RETRIED_FEED):
+            place_file(settings, night, feed)
+    run = dags_test(airflow, NIGHTLY, logical_for(night), "--mark-success-pattern", DATA_STEPS)
+    try:
+        deadline = time.monotonic() + 600  # generous: a busy CI machine starts Airflow slowly
+        while not receivers.alerts(NIGHTLY, logical_for(night).date(), "retrying", task_id=RETRIED_SENSOR):
+            assert run.poll() is None and time.monotonic() < deadline, "the sensor never failed a first try"
+            time.sleep(0.2)
+        place_file(settings, night, FEEDS_BY_ID[RETRIED_FEED])
+        output = finish(run)
+    finally:
+        if run.poll() is None:  # never leave a run holding the SQLite metadata DB
+            run.kill()
+            run.wait()
+    tries = dict((task, (state, tries)) for task, state, tries in metadata(
+        airflow, "select task_id, state, try_number from task_instance where run_id in "
+                 "(select run_id from dag_run where dag_id = ? and logical_date like ?)",
+        NIGHTLY, logical_for(night).date().isoformat() + "%"))
+    return night, output, tries
+
+
+def test_a_late_file_fails_naming_the_feed_and_alerts(settings, late_night, receivers):
+    night, output, tries = late_night
+    assert f"Feed {LATE_FEED} is late" in output
+    assert tries[LATE_SENSOR] == ("failed", 3)  # the first try and two retries
+    assert tries["extract"][0] == "upstream_failed"  # nothing is loaded from an incomplete night
+    # Each failed try alerts (retrying, retrying, failed), then the run as a whole.
+    run_date = logical_for(night).date()
+    assert len(receivers.alerts(NIGHTLY, run_date, "retrying", task_id=LATE_SENSOR)) == 2
+    [failed] = receivers.alerts(NIGHTLY, run_date, "failed")
+    assert failed["task_id"] == LATE_SENSOR
+    assert f"Feed {LATE_FEED} is late" in failed["error"]
+    assert str(expected_file(settings.landing_dir, CRS_MISSING_EPISODES, night)) in failed["error"]
+    [run_failed] = receivers.alerts(NIGHTLY, run_date, "failed", scope="run")
+    assert run_failed["task_id"] == LATE_SENSOR  # the run's alert says where it failed
+    # The same task alert by email.
+    mails = [email.message_from_string(m, policy=email.policy.default) for m in receivers.mails]
+    [mail] = [m for m in mails if m["Subject"] == f"[safeguarding] {NIGHTLY}: task {LATE_SENSOR} failed"]
+    assert mail["To"] == "on-call@example.org"
+    assert f"Feed {LATE_FEED} is late" in mail.get_content()
+
+
+def test_a_failing_task_is_retried_and_succeeds(late_night, receivers):
+    night, output, tries = late_night
+    assert tries[RETRIED_SENSOR] == ("success", 2), output[-3000:]
+    assert len(receivers.alerts(NIGHTLY, logical_for(night).date(), "retrying", task_id=RETRIED_SENSOR)) == 1
+    assert not receivers.alerts(NIGHTLY, logical_for(night).date(), "failed", task_id=RETRIED_SENSOR)
+
+
+@pytest.fixture(scope="module")
+def backfill(settings, airflow):
+    """A real run for a past logical date, with no conf: the night before it is processed."""
+    from extract.generate import generate_night
+
+    night = date(2026, 11, 5)
+    generate_night(settings.landing_dir, night, scale="tiny")
+    conn = db.connect(settings)
+    roles.apply_roles(conn, {r.password_setting: "test-only" for r in roles.ROLES})
+    conn.close()
+    # The quality gates are marked successful here to keep this test short: they have their own
+    # tests (test_quality_*, test_nightly_run). Extract, dbt and publish run for real.
+    output = finish(dags_test(airflow, NIGHTLY, logical_for(night), "--mark-success-pattern", GATES))
+    return night, output
+
+
+def test_a_past_date_is_processed_and_published(settings, airflow, backfill, receivers, conn):
+    night, output = backfill
+    assert metadata(airflow, "select state from dag_run where dag_id = ? and logical_date like ?",
+                    NIGHTLY, "2026-11-06%") == [("success",)], output[-5000:]
+    assert query(conn, "select count(*), count(*) filter (where status = 'loaded') from raw.load_manifest "
+                       "where extract_date = %s", (night,)) == [(len(FEEDS), len(FEEDS))]
+    assert query(conn, "select count(*) > 0 from marts.mart_return_home_interviews")[0][0]
+    assert receivers.alerts(NIGHTLY, logical_for(night).date(), "succeeded", scope="run")
+
+
+def test_publishing_updates_the_asset_and_queues_the_downstream_dag(airflow, backfill):
+    events = metadata(airflow, "select e.source_task_id from asset_event e join asset a on a.id = e.asset_id "
+                               "where a.name = 'safeguarding_published_marts'")
+    assert ("publish",) in events
+    queued = metadata(airflow, "select q.target_dag_id from asset_dag_run_queue q join asset a on a.id = q.asset_id "
+                               "where a.name = 'safeguarding_published_marts'")
+    assert queued == [(REFRESH,)]
+
+
+def test_the_bi_reader_reads_the_published_mart_and_not_raw(settings, backfill):
+    reader = psycopg2.connect(host=settings.connection.host, port=settings.connection.port,
+                              dbname=settings.connection.dbname, user="safeguarding_bi_reader")
+    try:
+        with reader.cursor() as cur:
+            cur.execute("select count(*) from marts.mart_return_home_interviews")
+            assert cur.fetchone()[0] > 0
+        reader.rollback()
+        with reader.cursor() as cur, pytest.raises(psycopg2.errors.InsufficientPrivilege):
+            cur.execute(f"select count(*) from {CRS_MISSING_EPISODES.raw_table}")
+    finally:
+        reader.close()
+
+
+def test_the_asset_scheduled_refresh_runs(airflow, backfill, receivers):
+    output = finish(dags_test(airflow, REFRESH, None))
+    states = dict(metadata(airflow, "select task_id, state from task_instance where dag_id = ?", REFRESH))
+    assert states == {"refresh_partnership_scorecard": "success", "build_quality_report": "success"}, output[-3000:]
+    assert [a for a in receivers.webhook if a["dag_id"] == REFRESH and a["event"] == "succeeded" and a["scope"] == "run"]

@@ -1,0 +1,72 @@
+"""What runs after each publication: the partnership scorecard refresh and the quality report.
+
+The ``safeguarding_partnership_refresh`` DAG is scheduled on the Asset the nightly
+publish task updates, not on the clock, so it runs exactly when there are new
+published marts, and never on a night the quality gates held the marts back.
+
+The scorecard: ``reporting.partnership_scorecard`` is a materialized view over the
+published ``marts.mart_partnership_scorecard``. Why a copy: the nightly publish
+swaps the ``marts`` schema, while the partnership board's dashboards and monthly
+exports read one stable object that changes only when this refresh succeeds. It
+is rebuilt (drop + create in one transaction, because the schema swap replaces
+the table it reads) and granted to the BI reader and auditor roles. Until the
+scorecard mart exists, the refresh logs that and does nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from psycopg2 import sql
+
+from . import db
+from .settings import Settings, load
+
+log = logging.getLogger(__name__)
+
+SCORECARD_MART = ("marts", "mart_partnership_scorecard")
+SCORECARD_VIEW = ("reporting", "partnership_scorecard")
+READER_ROLES = ("safeguarding_bi_reader", "safeguarding_auditor")
+
+
+def refresh_partnership_scorecard(settings: Settings | None = None) -> int | None:
+    """Rebuild reporting.partnership_scorecard from the published mart; returns its row count."""
+    settings = settings or load()
+    conn = db.connect(settings)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("select to_regclass(%s)", (".".join(SCORECARD_MART),))
+            if cur.fetchone()[0] is None:
+                log.warning("%s.%s is not published yet: no partnership scorecard to refresh", *SCORECARD_MART)
+                return None
+            view = sql.Identifier(*SCORECARD_VIEW)
+            cur.execute(sql.SQL("create schema if not exists {}").format(sql.Identifier(SCORECARD_VIEW[0])))
+            cur.execute(sql.SQL("drop materialized view if exists {}").format(view))
+            cur.execute(sql.SQL("create materialized view {} as select * from {}").format(
+                view, sql.Identifier(*SCORECARD_MART)))
+            cur.execute(sql.SQL("comment on materialized view {} is %s").format(view),
+                        ("The monthly partnership scorecard as last published; refreshed by the "
+                         "safeguarding_partnership_refresh DAG after each publication.",))
+            for role in READER_ROLES:
+                cur.execute("select 1 from pg_roles where rolname = %s", (role,))
+                if cur.fetchone():
+                    cur.execute(sql.SQL("grant usage on schema {} to {}").format(
+                        sql.Identifier(SCORECARD_VIEW[0]), sql.Identifier(role)))
+                    cur.execute(sql.SQL("grant select on {} to {}").format(view, sql.Identifier(role)))
+            cur.execute(sql.SQL("select count(*) from {}").format(view))
+            rows = cur.fetchone()[0]
+        conn.commit()
+        log.info("refreshed %s.%s: %s rows", *SCORECARD_VIEW, rows)
+        return rows
+    finally:
+        conn.close()
+
+
+def build_quality_report_if_available(settings: Settings | None = None):
+    """The data-quality report (warehouse.quality_report, issue 5), if that module exists yet."""
+    try:
+        from .quality_report import build_quality_report
+    except ImportError as exc:
+        log.warning("No quality report to build (%s): skipping", exc)
+        return None
+    return build_quality_report(settings or load())
