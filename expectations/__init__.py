@@ -1,9 +1,14 @@
 """Data quality gates: Great Expectations suites and the checkpoints that run them.
 
-* ``expectations.suites`` declares the suites as plain data (reviewable in a diff).
+* ``expectations.suites`` generates the suites: one per raw feed from its declaration in
+  ``extract/feeds.py``, one per mart from its columns and the mart naming conventions, plus
+  a few hand-written checks (reconciliation).
 * ``expectations.validate.run_checkpoint`` syncs them into the GX file context in
-  ``expectations/gx/``, validates one night in the database, builds Data Docs, and
-  raises ``QualityGateFailed`` when a critical expectation fails.
+  ``expectations/gx/``, validates one night in the database, writes every result to the
+  ``dq`` schema (warehouse/dq.py), builds Data Docs, and raises ``QualityGateFailed``
+  when a critical expectation fails.
+
+docs/quality.md explains the gates, the evidence and the report.
 
 ``expectations/gx/`` is generated at run time; nothing in it is source.
 

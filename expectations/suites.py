@@ -1,47 +1,111 @@
-"""The expectation suites, declared as plain data.
+"""The expectation suites: generated from declarations, plus a few written by hand.
 
-Why plain data: the suites are the reviewable part of the quality gates, so they
-live in code review, not in JSON that Great Expectations writes. Nothing here
-imports great_expectations (its import takes ~11 s, and Airflow imports this
-package while parsing DAGs); ``build_suite()`` turns a ``Suite`` into GX objects
-inside the task that runs the checks. ``validate.run_checkpoint`` syncs every
-suite into the GX context with add_or_update on every run, so what runs is always
-what is written here.
+Why generated: there is one suite per raw feed and one per mart, and both lists
+grow. A rule written once here ("every required column is not null", "every
+``_rate`` is between 0 and 1") then holds for every feed and mart, including the
+next one onboarded, and cannot be forgotten for it.
+
+* Raw suites come from the feed declarations in ``extract.feeds`` (columns,
+  types, codes, keys, start/end): ``raw_suite(feed)``. The loader quarantines
+  malformed rows before they reach raw, so these checks mostly confirm that it
+  did; they also compare the night's row counts with the load manifest and with
+  recent nights, and check consistency across feeds.
+* Mart suites come from the columns the build schema actually has, read from
+  information_schema at run time (``mart_suites``), following the naming
+  conventions every mart keeps: ``_rate`` is a fraction 0..1, ``_key`` is a
+  64-hex pseudonym, ``_month``/``_date``/``_at`` are dates. A mart that does not
+  exist yet, or lacks a column, simply gets no check for it. Hand-written checks
+  (reconciliation with the source) are added per mart in ``HAND_WRITTEN_MART_CHECKS``.
+
+Nothing here imports great_expectations (its import takes ~11 s, and Airflow
+imports this package while parsing DAGs); ``build_suite()`` turns a ``Suite``
+into GX objects inside the task that runs the checks.
 
 Severity:
 
 * ``critical``: the night's data must not be published. ``run_checkpoint``
-  raises ``QualityGateFailed`` after Data Docs are built.
-* ``warning``: published, but flagged in Data Docs and returned to the caller.
+  raises ``QualityGateFailed`` after the results are recorded.
+* ``warning``: published, but the night is flagged (``marts.publication``,
+  ``dq.nightly_runs``, the quality report).
 
 Column map expectations (not null aside) ignore NULLs: a value-set or regex check
-passes a NULL. Pair them with a not-null check where a NULL is itself an error.
-
-Codes come from the feed declarations in ``extract.feeds`` so that the loader,
-the generator and these checks can never disagree about a code list.
+passes a NULL. They are paired with a not-null check where a NULL is itself an error.
+Every SQL expectation runs in PostgreSQL; nothing is read into pandas.
 """
 
 from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Iterable, Literal
 
 from extract.feeds import (
+    CODE,
+    CRS_ALLOCATIONS,
+    CRS_CARE_LEAVERS,
     CRS_MISSING_EPISODES,
-    MISSING_TYPES,
+    CRS_PATHWAY_PLAN_EVENTS,
+    CRS_PEOPLE,
+    CRS_RETURN_HOME_INTERVIEWS,
+    DATE,
+    DATETIME,
+    FEEDS,
+    FLAG,
+    NUMBER,
+    POLICE_MISSING_NOTIFICATIONS,
+    PROVIDER_RETURN_INTERVIEWS,
     RHI_CONDUCTED_BY,
     RHI_OUTCOMES,
-    YES_NO,
+    Feed,
 )
 
 Severity = Literal["critical", "warning"]
 Group = Literal["raw", "marts"]
+GROUPS: tuple[str, ...] = ("raw", "marts")
 
-# "YYYY-MM-DD HH:MM", the source systems' local date-time format (extract.generate.TIMESTAMP_FORMAT).
+# Source formats (extract.feeds conventions): dates YYYY-MM-DD, date-times YYYY-MM-DD HH:MM.
+SOURCE_DATE_REGEX = r"^\d{4}-\d{2}-\d{2}$"
 SOURCE_TIMESTAMP_REGEX = r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}$"
+SOURCE_NUMBER_REGEX = r"^-?\d+(\.\d+)?$"
 # Pseudonymous keys are HMAC-SHA256 digests in lower-case hex (dbt macro pseudonymise).
 PSEUDONYMOUS_KEY_REGEX = r"^[0-9a-f]{64}$"
+# Nothing in children's services is dated before this: an earlier date is a typing error.
+EARLIEST_PLAUSIBLE_DATE = "1900-01-01"
+# Row counts against recent nights: a warning when a feed delivers fewer than this share
+# of its average over the last RECENT_NIGHTS loaded nights (a partial export looks like this).
+RECENT_NIGHTS = 7
+RECENT_NIGHTS_FLOOR = 0.5
+# Date columns that are about the future by nature, so "not after the extract" does not apply.
+FUTURE_DATE_WORDS = ("expected", "due", "next", "deadline", "target", "planned", "scheduled", "birthday")
+DATE_TYPES = ("date", "timestamp with time zone", "timestamp without time zone")
+# Rates whose measure is not a share of a whole, so 0..1 does not hold (domain.md, workforce):
+# vacancy is negative when there are more employees than budgeted posts, and must be shown as
+# such; turnover (leavers' FTE in a year over employee FTE) exceeds 1 where staff change often.
+RATE_BOUNDS: dict[str, tuple[float | None, float | None]] = {
+    "vacancy_rate": (None, 1),
+    "turnover_rate": (0, None),
+}
+# The denominator of each <x>_rate whose <x>_count is its numerator, where the name does not
+# say it (<x>_denominator_count and denominator_count are found without being listed here).
+# Mart authors: add a rate here when you add one; the numerator <= denominator and "the rate
+# agrees with its counts" checks are then generated for it.
+RATE_DENOMINATORS: dict[str, str] = {
+    "offered_within_72h_rate": "returned_episodes_count",
+    "interviewed_within_72h_rate": "returned_episodes_count",
+    "statutory_on_time_rate": "statutory_measured_count",
+    "practice_standard_met_rate": "practice_measured_count",
+    "s47_never_reached_icpc_rate": "s47_outcome_known_count",
+    "icpc_within_15_working_days_rate": "icpc_count",
+    "repeat_plan_rate": "plan_started_count",
+    "plan_ended_2_years_or_more_rate": "plan_ended_count",
+}
+# Scorecard measures (measure_id) whose numerator may exceed the denominator: turnover is
+# leavers' FTE over a year / employee FTE (domain.md, workforce), not a share of a whole.
+MEASURES_NOT_SHARES = frozenset({"WF03"})
+# How far a stored (rounded) rate may differ from numerator / denominator.
+RATE_TOLERANCE = 0.0005
+# Tables in the build schema that are not marts (the publication record, written at publish).
+NOT_MARTS = frozenset({"publication"})
 
 
 @dataclass(frozen=True)
@@ -66,6 +130,19 @@ def warning(expectation: str, why: str = "", **kwargs: Any) -> Check:
     return Check(expectation, "warning", kwargs, why)
 
 
+def sql_check(severity: Severity, description: str, query: str, why: str = "") -> Check:
+    """A check written in SQL: ``query`` returns the offending rows, none when all is well.
+
+    ``{batch}`` in the query is the rows being validated (GX substitutes it). The
+    description is the check's name in the dq tables, the report and Data Docs, so
+    it says what must hold, e.g. "every RHI refers to a recorded missing episode".
+    Select identifiers that are safe to show (row numbers in raw, pseudonymous keys
+    in marts): the first rows it returns are kept in dq as the sample of unexpected keys.
+    """
+    return Check("UnexpectedRowsExpectation", severity,
+                 {"unexpected_rows_query": query, "description": description}, why)
+
+
 @dataclass(frozen=True)
 class Suite:
     """A suite and the table it validates.
@@ -73,6 +150,7 @@ class Suite:
     ``schema=None`` means the schema is given at run time (the marts are checked in
     the build schema before they are published). ``night_column`` set means the
     table holds many nights and only the night being processed is validated.
+    ``feeds`` names the feeds the suite's SQL reads besides its own table.
     """
 
     name: str
@@ -84,88 +162,261 @@ class Suite:
     description: str = ""
 
 
-# --- raw zone: one night's extract, as delivered (all source columns are text) ------------------
+def _q(identifier: str) -> str:
+    """A column name quoted for SQL. Names come from declarations and information_schema."""
+    return '"' + identifier.replace('"', '""') + '"'
 
-_raw_schema, _raw_table = CRS_MISSING_EPISODES.raw_table.split(".")
 
-RAW_CRS_MISSING_EPISODES = Suite(
-    name=CRS_MISSING_EPISODES.raw_table,  # raw.crs__missing_episodes
-    group="raw",
-    schema=_raw_schema,
-    table=_raw_table,
-    night_column="_extract_date",
-    description="One night's extract of missing episodes from the case recording system.",
-    checks=(
-        critical("ExpectTableRowCountToBeBetween", min_value=1,
-                 why="An empty extract means the source export failed, not that nobody went missing."),
-        critical("ExpectColumnValuesToNotBeNull", column="episode_id"),
-        critical("ExpectColumnValuesToBeUnique", column="episode_id",
-                 why="The episode id is the feed's key within one extract."),
-        critical("ExpectColumnValuesToNotBeNull", column="person_id"),
-        critical("ExpectColumnValuesToNotBeNull", column="missing_type"),
-        critical("ExpectColumnValuesToBeInSet", column="missing_type", value_set=list(MISSING_TYPES),
-                 why="SSDA903 MISSING codes: M missing, A away from placement without authorisation."),
-        critical("ExpectColumnValuesToNotBeNull", column="looked_after"),
-        critical("ExpectColumnValuesToBeInSet", column="looked_after", value_set=list(YES_NO)),
-        critical("ExpectColumnValuesToNotBeNull", column="missing_start"),
-        critical("ExpectColumnValuesToMatchRegex", column="missing_start", regex=SOURCE_TIMESTAMP_REGEX,
-                 why="Staging casts it with ::timestamp: another format fails the dbt run, or, "
-                     "like 01/02/2026 10:00, may be read with day and month swapped."),
-        # NULL means the episode is still open; regex expectations skip NULLs.
-        warning("ExpectColumnValuesToMatchRegex", column="missing_end", regex=SOURCE_TIMESTAMP_REGEX,
-                mostly=1.0, why="Empty while the episode is open; otherwise the same format as missing_start."),
-    ),
+# --- raw zone: one night's batch of each feed, as delivered (all source columns are text) -------
+
+def manifest_rows_parameter(feed: Feed) -> str:
+    return f"manifest_rows__{feed.id}"
+
+
+def recent_floor_parameter(feed: Feed) -> str:
+    return f"recent_nights_floor__{feed.id}"
+
+
+# Cross-feed consistency: (feed, column, referenced feed, referenced column, why). Warnings:
+# a reference to a record the other system has not sent yet is worth flagging, not a reason
+# to withhold every mart. Both feeds' batches of the same night are compared.
+CROSS_FEED_REFERENCES: tuple[tuple[Feed, str, Feed, str, str], ...] = (
+    (CRS_RETURN_HOME_INTERVIEWS, "episode_id", CRS_MISSING_EPISODES, "episode_id",
+     "An RHI form for an episode the council has not recorded cannot be measured against its return."),
+    (CRS_MISSING_EPISODES, "person_id", CRS_PEOPLE, "person_id",
+     "Every missing child should be a person known to the case recording system."),
+    (CRS_CARE_LEAVERS, "person_id", CRS_PEOPLE, "person_id", ""),
+    (CRS_PATHWAY_PLAN_EVENTS, "person_id", CRS_PEOPLE, "person_id", ""),
+    (CRS_ALLOCATIONS, "person_id", CRS_PEOPLE, "person_id", ""),
+    (PROVIDER_RETURN_INTERVIEWS, "crs_person_id", CRS_PEOPLE, "person_id",
+     "The provider's referrals are matched to the council's children by this id."),
+    (POLICE_MISSING_NOTIFICATIONS, "crs_person_id", CRS_PEOPLE, "person_id",
+     "Where the police give the council's id, it should be a known child."),
 )
+
+
+def _date_range_check(feed: Feed) -> Check | None:
+    """Dates not before 1900 and not after the extract date (text compared as ISO text: no cast can fail)."""
+    dated = [c.name for c in feed.columns if c.type in (DATE, DATETIME)
+             and not any(word in c.name for word in FUTURE_DATE_WORDS)]
+    if not dated:
+        return None
+    night = "to_char(_extract_date, 'YYYY-MM-DD')"
+    conditions = " or ".join(
+        f"left({_q(c)}, 10) < '{EARLIEST_PLAUSIBLE_DATE}' or left({_q(c)}, 10) > {night}" for c in dated)
+    return sql_check(
+        "warning", f"dates in range ({', '.join(dated)})",
+        f"select _row_number from {{batch}} where {conditions}",
+        why=f"Dates before {EARLIEST_PLAUSIBLE_DATE} or after the extract date are typing errors in the source.")
+
+
+def raw_suite(feed: Feed, other_feeds: Iterable[Feed] = FEEDS) -> Suite:
+    """The suite for one feed's nightly batch, generated from its declaration.
+
+    ``other_feeds`` are the feeds present in the warehouse: cross-feed checks are
+    generated only against those (a feed not yet onboarded has no table to compare).
+    """
+    present = {f.id for f in other_feeds}
+    checks: list[Check] = [
+        critical("ExpectTableRowCountToEqual", value={"$PARAMETER": manifest_rows_parameter(feed)},
+                 why="The night's batch in raw holds exactly the rows raw.load_manifest recorded as loaded."),
+        warning("ExpectTableRowCountToBeBetween", min_value={"$PARAMETER": recent_floor_parameter(feed)},
+                why=f"Fewer than {RECENT_NIGHTS_FLOOR:.0%} of the average of the last {RECENT_NIGHTS} loaded "
+                    "nights usually means a partial export from the source system."),
+    ]
+    if len(feed.key) == 1:
+        checks.append(critical("ExpectColumnValuesToBeUnique", column=feed.key[0],
+                               why="The feed's key identifies a row within one extract."))
+    else:
+        checks.append(critical("ExpectCompoundColumnsToBeUnique", column_list=list(feed.key),
+                               why="The feed's key identifies a row within one extract."))
+    for column in feed.columns:
+        name = column.name
+        if column.required or name in feed.key:
+            checks.append(critical("ExpectColumnValuesToNotBeNull", column=name))
+        if column.type in (CODE, FLAG):
+            checks.append(critical("ExpectColumnValuesToBeInSet", column=name, value_set=list(column.codes),
+                                   why=f"Codes declared in extract/feeds.py{' (' + column.standard + ')' if column.standard else ''}."))
+        elif column.type == DATE:
+            checks.append(critical("ExpectColumnValuesToMatchRegex", column=name, regex=SOURCE_DATE_REGEX,
+                                   why="Staging casts it as a date: another format fails the build or swaps day and month."))
+        elif column.type == DATETIME:
+            checks.append(critical("ExpectColumnValuesToMatchRegex", column=name, regex=SOURCE_TIMESTAMP_REGEX,
+                                   why="Staging casts it as a London local date-time (YYYY-MM-DD HH:MM)."))
+        elif column.type == NUMBER:
+            checks.append(critical("ExpectColumnValuesToMatchRegex", column=name, regex=SOURCE_NUMBER_REGEX))
+    date_range = _date_range_check(feed)
+    if date_range:
+        checks.append(date_range)
+    if feed.start_end:
+        start, end = feed.start_end
+        # Same text format on both sides, so ISO text order is time order.
+        checks.append(sql_check(
+            "critical", f"{start} not after {end}",
+            f"select _row_number from {{batch}} where {_q(end)} < {_q(start)}",
+            why="An episode cannot end before it starts (DfE 903 validator); the loader quarantines such rows."))
+    for source, column, target, target_column, why in CROSS_FEED_REFERENCES:
+        if source.id == feed.id and target.id in present:
+            checks.append(sql_check(
+                "warning", f"{column} refers to a {target.id} row of the same night",
+                # GX names the night's rows "subselect" (its alias for a query asset's batch).
+                f"select subselect._row_number from {{batch}} where subselect.{_q(column)} is not null "
+                f"and not exists (select 1 from {target.raw_table} t where t._extract_date = subselect._extract_date "
+                f"and t.{_q(target_column)} = subselect.{_q(column)})",
+                why=why))
+    schema, table = feed.raw_table.split(".")
+    return Suite(name=feed.raw_table, group="raw", schema=schema, table=table, night_column="_extract_date",
+                 description=feed.description, checks=tuple(checks))
+
+
+def raw_suites(feeds: Iterable[Feed] = FEEDS) -> tuple[Suite, ...]:
+    feeds = tuple(feeds)
+    return tuple(raw_suite(f, feeds) for f in feeds)
+
+
+def raw_parameters(feeds: Iterable[Feed], manifest_rows: dict[str, int],
+                   recent_averages: dict[str, float]) -> dict[str, Any]:
+    """Row-count parameters for the raw suites: from the load manifest, for one night."""
+    params: dict[str, Any] = {}
+    for feed in feeds:
+        params[manifest_rows_parameter(feed)] = int(manifest_rows.get(feed.id, 0))
+        average = recent_averages.get(feed.id)
+        params[recent_floor_parameter(feed)] = int(average * RECENT_NIGHTS_FLOOR) if average else 0
+    return params
+
 
 # --- marts: checked in the build schema, before publication --------------------------------------
 
-# Suite parameter: a value given at run time (see parameters()), so the suite itself does not
-# change from night to night.
-LATEST_RETURN_MONTH = "latest_return_month"
+def _first_of_next_month(day: datetime.date) -> datetime.date:
+    return (day.replace(day=1) + datetime.timedelta(days=32)).replace(day=1)
 
-MARTS_RETURN_HOME_INTERVIEWS = Suite(
-    name="marts.mart_return_home_interviews",
-    group="marts",
-    table="mart_return_home_interviews",
-    description="Return home interview timeliness, one row per missing episode.",
-    checks=(
-        critical("ExpectTableRowCountToBeBetween", min_value=1),
+
+def _rhi_checks(extract_date: datetime.date, columns: dict[str, str]) -> tuple[Check, ...]:
+    checks = [
         critical("ExpectColumnValuesToNotBeNull", column="episode_key"),
-        critical("ExpectColumnValuesToBeUnique", column="episode_key",
-                 why="One row per missing episode."),
+        critical("ExpectColumnValuesToBeUnique", column="episode_key", why="One row per missing episode."),
         critical("ExpectColumnValuesToNotBeNull", column="person_key"),
-        critical("ExpectColumnValuesToMatchRegex", column="person_key", regex=PSEUDONYMOUS_KEY_REGEX,
-                 why="Keys are HMAC-SHA256 in hex. Anything else may be a raw identifier leaking into a mart."),
         critical("ExpectColumnValuesToBeInSet", column="episode_status", value_set=["open", "returned"]),
         warning("ExpectColumnValuesToBeBetween", column="hours_to_interview", min_value=0, max_value=8760,
                 why="More than a year, or before the return, is almost certainly a recording error."),
-        # "Not in the future", checked where GX can do it in SQL: no episode can be reported in a
-        # month after the extract. One month of slack covers an extract taken after midnight at
-        # month end. A warning: one mistyped source date should not stop the night's publication.
-        warning("ExpectColumnMaxToBeBetween", column="return_month",
-                max_value={"$PARAMETER": LATEST_RETURN_MONTH},
-                why="The latest return month is at most the month after the extract date."),
         # NULL outcome and conducted_by are expected: episodes with no RHI form have neither.
         critical("ExpectColumnValuesToBeInSet", column="outcome", value_set=list(RHI_OUTCOMES)),
         critical("ExpectColumnValuesToBeInSet", column="conducted_by", value_set=list(RHI_CONDUCTED_BY)),
-    ),
-)
+    ]
+    # Reconciliation: one row per episode the council recorded in the night's extract (the mart
+    # also lists episodes only the police notified: recorded_by_council tells them apart).
+    council_rows = "count(*) filter (where recorded_by_council)" if "recorded_by_council" in columns else "count(*)"
+    checks.append(sql_check(
+        "critical", "council episodes reconcile with raw.crs__missing_episodes for the night",
+        f"select mart.episodes, source.episodes as source_episodes "
+        f"from (select {council_rows} as episodes from {{batch}}) mart, "
+        f"(select count(*) as episodes from {CRS_MISSING_EPISODES.raw_table} "
+        f"where _extract_date = '{extract_date.isoformat()}') source "
+        "where mart.episodes <> source.episodes",
+        why="Every episode in the night's batch appears once in the mart: none lost or duplicated by the joins."))
+    return tuple(checks)
 
-SUITES: tuple[Suite, ...] = (RAW_CRS_MISSING_EPISODES, MARTS_RETURN_HOME_INTERVIEWS)
+
+# Hand-written checks per mart, added to the generic ones. A function of the extract date
+# (reconciliation compares with that night's batch in raw) and of the mart's columns.
+HAND_WRITTEN_MART_CHECKS = {
+    "mart_return_home_interviews": _rhi_checks,
+}
 
 
-def suites_for(group: str) -> tuple[Suite, ...]:
-    found = tuple(s for s in SUITES if s.group == group)
-    if not found:
-        groups = sorted({s.group for s in SUITES})
-        raise ValueError(f"Unknown expectation group {group!r}; choose one of {', '.join(groups)}")
-    return found
+def _is_future_sensitive(column: str, data_type: str) -> bool:
+    return (column.endswith(("_month", "_date", "_at")) and data_type in DATE_TYPES
+            and not any(word in column for word in FUTURE_DATE_WORDS))
 
 
-def parameters(extract_date: datetime.date) -> dict[str, Any]:
-    """Values for the suites' run-time parameters ({"$PARAMETER": name}) for one night."""
-    first_of_next_month = (extract_date.replace(day=1) + datetime.timedelta(days=32)).replace(day=1)
-    return {LATEST_RETURN_MONTH: first_of_next_month.isoformat()}
+def _denominator(rate: str, columns: dict[str, str]) -> str | None:
+    stem = rate[: -len("_rate")]
+    for candidate in (RATE_DENOMINATORS.get(rate), f"{stem}_denominator_count", "denominator_count"):
+        if candidate and candidate in columns:
+            return candidate
+    return None
+
+
+def mart_suite(table: str, columns: dict[str, str], extract_date: datetime.date) -> Suite:
+    """The suite for one mart, from its columns ({name: PostgreSQL data type}) and the conventions."""
+    key_columns = [c for c in columns if c.endswith("_key")]
+    # What a SQL check returns for the dq sample: the row's pseudonymous key, if it has one.
+    sample_key = _q(key_columns[0]) if key_columns else None
+    checks: list[Check] = [
+        critical("ExpectTableRowCountToBeBetween", min_value=1,
+                 why="An empty mart means a build or a source problem, not a quiet month."),
+    ]
+    for column, data_type in columns.items():
+        if column.endswith("_rate"):
+            low, high = RATE_BOUNDS.get(column, (0, 1))
+            checks.append(critical("ExpectColumnValuesToBeBetween", column=column, min_value=low, max_value=high,
+                                   why="Rates are fractions from 0 to 1 (shared mart convention)."
+                                   if (low, high) == (0, 1) else "See RATE_BOUNDS in expectations/suites.py."))
+        elif column.endswith("_key") and data_type in ("text", "character varying", "character"):
+            checks.append(critical("ExpectColumnValuesToMatchRegex", column=column, regex=PSEUDONYMOUS_KEY_REGEX,
+                                   why="Keys are HMAC-SHA256 in hex. Anything else may be a raw identifier "
+                                       "leaking into a mart."))
+        elif _is_future_sensitive(column, data_type):
+            # The first of next month for months (a month is dated by its first day); the day
+            # after the extract for dates and times (an extract taken just after midnight).
+            limit = (_first_of_next_month(extract_date) if column.endswith("_month")
+                     else extract_date + datetime.timedelta(days=1))
+            checks.append(sql_check(
+                "warning", f"{column} not after {limit.isoformat()}",
+                f"select {sample_key or _q(column)} from {{batch}} "
+                f"where {_q(column)}::date > date '{limit.isoformat()}'",
+                why="Nothing reported can have happened after the extract; a future date is a recording error."))
+    if "numerator" in columns and "denominator" in columns:
+        # Numerators are a subset of their denominators, except measures that are ratios, not
+        # shares (MEASURES_NOT_SHARES), where the mart says which measure a row is.
+        exempt = (f" and measure_id not in ({', '.join(repr(m) for m in sorted(MEASURES_NOT_SHARES))})"
+                  if "measure_id" in columns else "")
+        checks.append(sql_check(
+            "critical", "numerator not above denominator",
+            f"select {'measure_id, ' if 'measure_id' in columns else ''}numerator, denominator from {{batch}} "
+            f"where numerator > denominator{exempt}",
+            why="A measure's numerator counts a subset of its denominator."))
+    for rate in [c for c in columns if c.endswith("_rate")]:
+        numerator = rate[: -len("_rate")] + "_count"
+        denominator = _denominator(rate, columns)
+        if numerator not in columns or not denominator:
+            continue
+        checks.append(critical(
+            "ExpectColumnPairValuesAToBeGreaterThanB", column_A=denominator, column_B=numerator,
+            or_equal=True, ignore_row_if="either_value_is_missing",
+            why=f"{numerator} is the numerator of {rate}: it cannot exceed {denominator}."))
+        checks.append(critical(
+            "UnexpectedRowsExpectation", "", unexpected_rows_query=(
+                f"select {_q(numerator)}, {_q(denominator)}, {_q(rate)} from {{batch}} "
+                f"where {_q(denominator)} > 0 and {_q(rate)} is not null and "
+                f"abs({_q(rate)} - {_q(numerator)}::numeric / {_q(denominator)}) > {RATE_TOLERANCE}"),
+            description=f"{rate} = {numerator} / {denominator}"))
+    hand_written = HAND_WRITTEN_MART_CHECKS.get(table)
+    if hand_written:
+        checks.extend(c for c in hand_written(extract_date, columns)
+                      if all(col in columns for col in _columns_of(c)))
+    return Suite(name=f"marts.{table}", group="marts", table=table, checks=tuple(checks),
+                 description=f"Mart {table}, checked in the build schema before publication.")
+
+
+def _columns_of(check: Check) -> list[str]:
+    return [v for k, v in check.kwargs.items() if k in ("column", "column_A", "column_B")] + list(
+        check.kwargs.get("column_list", []))
+
+
+def mart_suites(tables: dict[str, dict[str, str]], extract_date: datetime.date) -> tuple[Suite, ...]:
+    """One suite per table found in the build schema ({table: {column: data type}})."""
+    return tuple(mart_suite(t, cols, extract_date) for t, cols in sorted(tables.items()) if t not in NOT_MARTS)
+
+
+def check_label(expectation_type: str, kwargs: dict[str, Any], description: str | None = None) -> str:
+    """How a check is named in the dq tables, the report, logs and alerts."""
+    description = description or kwargs.get("description")
+    if description and expectation_type in ("unexpected_rows_expectation", "UnexpectedRowsExpectation"):
+        return str(description)
+    columns = [kwargs[k] for k in ("column", "column_A", "column_B") if kwargs.get(k)]
+    columns += list(kwargs.get("column_list") or [])
+    return f"{expectation_type}({', '.join(columns)})" if columns else expectation_type
 
 
 def build_suite(suite: Suite):

@@ -7,15 +7,21 @@ What one call of ``run_checkpoint`` does, in order:
    in ``great_expectations.yml`` is the placeholder ``${SAFEGUARDING_GX_CONNECTION}``;
    GX substitutes the environment variable when it connects, so the password is
    never written to disk.
-3. For each suite of the group: (re)creates the asset (raw: a query for the one
+3. Decides the night's suites from what is in the database (``suites_for_night``):
+   raw, one per feed table, with row-count parameters from ``raw.load_manifest``;
+   marts, one per table in the build schema, generated from its columns.
+   For each suite: (re)creates the asset (raw: a query for the one
    night being processed; marts: the table in the build schema), a whole-asset
    batch definition, the suite (from ``expectations.suites``) and a validation
-   definition; then the group's checkpoint, ``nightly_<group>``, which updates
-   Data Docs. Everything uses add_or_update or delete-then-add, so re-running for
-   the same night, or another night, gives the same state.
+   definition; then the group's checkpoint, ``nightly_<group>``. Everything uses
+   add_or_update or delete-then-add, so re-running for the same night, or another
+   night, gives the same state.
 4. Runs the checkpoint. The expectations run as SQL in the database; no table is
-   read into pandas.
-5. Returns one ``SuiteOutcome`` per suite, or raises ``QualityGateFailed`` if a
+   read into pandas. Then builds Data Docs for the night's results (once, not once
+   per suite as GX's UpdateDataDocsAction would).
+5. Writes every result to the ``dq`` schema (warehouse/dq.py), also when the gate
+   fails, so that auditors can query what was checked and what was held back.
+6. Returns one ``SuiteOutcome`` per suite, or raises ``QualityGateFailed`` if a
    critical expectation failed (Data Docs are already built by then, so the
    failure can be inspected there).
 
@@ -36,6 +42,9 @@ import warnings
 from dataclasses import dataclass
 from typing import Any
 
+import psycopg2
+
+from extract.feeds import FEEDS
 from warehouse.settings import GX_PROJECT_DIR
 
 from . import suites as declared
@@ -49,9 +58,13 @@ DATA_DOCS_SITE = "local_site"
 # Data Docs list (and re-read) every stored validation result when they rebuild their index;
 # with a few runs a night that is thousands within a year. Show the newest only.
 DATA_DOCS_VALIDATION_RESULTS_LIMIT = 100
+SAMPLE_SIZE = 5  # unexpected keys kept per failed expectation
 # SUMMARY keeps counts and example failing values for Data Docs. Five examples are enough to
 # diagnose a failure and keep few source values (which may identify a child) on disk.
-RESULT_FORMAT = {"result_format": "SUMMARY", "partial_unexpected_count": 5}
+RESULT_FORMAT = {"result_format": "SUMMARY", "partial_unexpected_count": SAMPLE_SIZE}
+# Raw rows also report their row number in the delivered file: the dq tables keep those,
+# not the values (see _result_rows).
+RAW_RESULT_FORMAT = {**RESULT_FORMAT, "unexpected_index_column_names": ["_row_number"]}
 
 _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
 
@@ -94,23 +107,102 @@ def run_checkpoint(
     *,
     extract_date: datetime.date,
     marts_schema: str = "marts_build",
+    run_id: str | None = None,
+    record: bool = True,
 ) -> list[SuiteOutcome]:
     """Validate one night for one group of suites ("raw" or "marts").
 
     ``connection_url`` is a SQLAlchemy URL, e.g. ``Settings.connection.url``.
     ``marts_schema`` is where the marts suites find their tables (the build schema
-    before publication). Returns the outcome of each suite; raises
-    ``QualityGateFailed`` if any critical expectation failed.
+    before publication). ``run_id`` names the pipeline run in the dq tables (the
+    Airflow run id; default ``manual__<extract date>``). With ``record`` every
+    result is written to ``dq.validation_results`` *before* a failure is raised,
+    so a night that is held back has its evidence. Returns the outcome of each
+    suite; raises ``QualityGateFailed`` if any critical expectation failed.
     """
-    suites = declared.suites_for(group)
+    if group not in declared.GROUPS:
+        raise ValueError(f"Unknown expectation group {group!r}; choose one of {', '.join(declared.GROUPS)}")
     # A datetime is also a date; its isoformat() would put a time into the asset's query.
     if isinstance(extract_date, datetime.datetime) or not isinstance(extract_date, datetime.date):
         raise TypeError(f"extract_date must be a datetime.date, got {extract_date!r}")
     if not _SCHEMA_NAME.match(marts_schema):
         raise ValueError(f"marts_schema must be a plain lower-case schema name, got {marts_schema!r}")
-
+    run_id = run_id or f"manual__{extract_date.isoformat()}"
     checkpoint_name = f"nightly_{group}"
+    gx_run_name = f"{checkpoint_name}_{extract_date.isoformat()}"
 
+    conn = psycopg2.connect(connection_url, connect_timeout=10, application_name="safeguarding-quality-gates")
+    try:
+        suites, parameters = suites_for_night(conn, group, extract_date, marts_schema)
+        conn.rollback()  # hold no transaction (and no lock) open while GX runs
+        if not suites:
+            log.warning("%s: nothing to validate for %s (no %s tables)", checkpoint_name, extract_date,
+                        "raw feed" if group == "raw" else marts_schema)
+            return []
+        result = _run_gx(connection_url, checkpoint_name, gx_run_name, suites, parameters, extract_date,
+                         marts_schema)
+        suite_by_name = {s.name: s for s in suites}
+        rows: list[dict[str, Any]] = []
+        for suite_result in result.run_results.values():
+            rows.extend(_result_rows(conn, suite_by_name[suite_result.suite_name], suite_result,
+                                     extract_date, marts_schema, parameters))
+        if record:
+            from warehouse import dq
+
+            dq.record_validation(conn, run_id=run_id, extract_date=extract_date, checkpoint=checkpoint_name,
+                                 gx_run_name=gx_run_name, results=rows, data_docs=str(data_docs_index()))
+    finally:
+        conn.close()
+
+    outcomes = [_outcome(suite_result, parameters) for suite_result in result.run_results.values()]
+    for outcome in outcomes:
+        log.info("%s %s: %s, %d expectations, %d critical failures, %d warnings", checkpoint_name,
+                 outcome.suite, "passed" if outcome.success else "FAILED", outcome.evaluated,
+                 len(outcome.critical_failures), len(outcome.warnings))
+        for message in outcome.warnings:
+            log.warning("%s %s: %s", checkpoint_name, outcome.suite, message)
+    if any(o.critical_failures for o in outcomes):
+        raise QualityGateFailed(checkpoint_name, extract_date, outcomes)
+    return outcomes
+
+
+def suites_for_night(conn, group: str, extract_date: datetime.date,
+                     marts_schema: str = "marts_build") -> tuple[tuple[declared.Suite, ...], dict[str, Any]]:
+    """The suites to run for one night, and their run-time parameters, from what is in the database.
+
+    raw: one suite per declared feed whose raw table exists; the row-count parameters
+    come from raw.load_manifest. marts: one suite per table in the build schema,
+    generated from its columns (information_schema).
+    """
+    with conn.cursor() as cur:
+        if group == "raw":
+            cur.execute("select table_name from information_schema.tables where table_schema = 'raw'")
+            present = {r[0] for r in cur.fetchall()}
+            feeds = tuple(f for f in FEEDS if f.id in present)
+            if not feeds:
+                return (), {}
+            cur.execute("select feed, sum(rows_loaded) from raw.load_manifest "
+                        "where extract_date = %s and status = 'loaded' group by feed", (extract_date,))
+            manifest_rows = {feed: int(n or 0) for feed, n in cur.fetchall()}
+            cur.execute(
+                """select feed, avg(rows_loaded) from (
+                       select feed, rows_loaded,
+                              row_number() over (partition by feed order by extract_date desc) as recency
+                       from raw.load_manifest where status = 'loaded' and extract_date < %s) recent
+                   where recency <= %s group by feed""", (extract_date, declared.RECENT_NIGHTS))
+            recent = {feed: float(avg) for feed, avg in cur.fetchall() if avg is not None}
+            return declared.raw_suites(feeds), declared.raw_parameters(feeds, manifest_rows, recent)
+        cur.execute("select table_name, column_name, data_type from information_schema.columns "
+                    "where table_schema = %s order by table_name, ordinal_position", (marts_schema,))
+        tables: dict[str, dict[str, str]] = {}
+        for table, column, data_type in cur.fetchall():
+            tables.setdefault(table, {})[column] = data_type
+    return declared.mart_suites(tables, extract_date), {}
+
+
+def _run_gx(connection_url: str, checkpoint_name: str, gx_run_name: str, suites, parameters: dict[str, Any],
+            extract_date: datetime.date, marts_schema: str):
+    """Sync the suites into the GX context and run them as one checkpoint (with Data Docs)."""
     # GX reads the URL from the environment when it connects (see _register_datasource).
     # Restore the previous value afterwards so that processes this one starts later do not
     # inherit the secret.
@@ -134,32 +226,27 @@ def run_checkpoint(
             checkpoint = context.checkpoints.add_or_update(gx.Checkpoint(
                 name=checkpoint_name,
                 validation_definitions=validation_definitions,
-                actions=[gx.checkpoint.UpdateDataDocsAction(name="update_data_docs", site_names=[DATA_DOCS_SITE])],
-                result_format=RESULT_FORMAT,
+                # No UpdateDataDocsAction: it rebuilds the site once per validation result (21 raw
+                # suites: 21 rebuilds, most of a run's time). Data Docs are built once, below.
+                actions=[],
+                result_format=RAW_RESULT_FORMAT if checkpoint_name.endswith("raw") else RESULT_FORMAT,
             ))
             result = checkpoint.run(
                 # The run name puts the night in Data Docs' list of runs. Give run_time: without
                 # it GX tries to parse a date-time out of the run name.
-                run_id=gx.RunIdentifier(run_name=f"{checkpoint_name}_{extract_date.isoformat()}",
+                run_id=gx.RunIdentifier(run_name=gx_run_name,
                                         run_time=datetime.datetime.now(datetime.timezone.utc)),
-                expectation_parameters=declared.parameters(extract_date),
+                expectation_parameters=parameters,
             )
+            # Only tonight's result pages, and the index.
+            context.build_data_docs(site_names=[DATA_DOCS_SITE],
+                                    resource_identifiers=list(result.run_results.keys()))
+            return result
     finally:
         if previous is None:
             os.environ.pop(CONNECTION_ENV_VAR, None)
         else:
             os.environ[CONNECTION_ENV_VAR] = previous
-
-    outcomes = [_outcome(suite_result) for suite_result in result.run_results.values()]
-    for outcome in outcomes:
-        log.info("%s %s: %s, %d expectations, %d critical failures, %d warnings", checkpoint_name,
-                 outcome.suite, "passed" if outcome.success else "FAILED", outcome.evaluated,
-                 len(outcome.critical_failures), len(outcome.warnings))
-        for message in outcome.warnings:
-            log.warning("%s %s: %s", checkpoint_name, outcome.suite, message)
-    if any(o.critical_failures for o in outcomes):
-        raise QualityGateFailed(checkpoint_name, extract_date, outcomes)
-    return outcomes
 
 
 # --- the GX context and what run_checkpoint keeps in it ------------------------------------------
@@ -256,7 +343,7 @@ def _validation_definition(gx: Any, context: Any, datasource: Any, suite: declar
 
 # --- reading the result --------------------------------------------------------------------------
 
-def _outcome(suite_result: Any) -> SuiteOutcome:
+def _outcome(suite_result: Any, parameters: dict[str, Any] | None = None) -> SuiteOutcome:
     critical_failures: list[str] = []
     warning_messages: list[str] = []
     for result in suite_result.results:
@@ -265,7 +352,7 @@ def _outcome(suite_result: Any) -> SuiteOutcome:
         config = result.expectation_config
         # An expectation declared without a severity is critical, as in GX itself.
         severity = str(getattr(config.severity, "value", config.severity) or "critical")
-        (warning_messages if severity == "warning" else critical_failures).append(_describe(result))
+        (warning_messages if severity == "warning" else critical_failures).append(_describe(result, parameters))
     return SuiteOutcome(
         suite=suite_result.suite_name,
         success=not critical_failures,
@@ -275,17 +362,100 @@ def _outcome(suite_result: Any) -> SuiteOutcome:
     )
 
 
-def _describe(result: Any) -> str:
+def _result_rows(conn, suite: declared.Suite, suite_result: Any, extract_date: datetime.date,
+                 marts_schema: str, parameters: dict[str, Any]) -> list[dict[str, Any]]:
+    """One dq.validation_results row per expectation result (see warehouse/dq.py).
+
+    The sample of unexpected keys never holds source values that could identify a
+    child: raw gives the row numbers in the delivered file; marts give pseudonymous
+    keys, codes or numbers, except where a ``_key`` column failed its pseudonym check
+    (then the value might be a raw identifier, and is withheld).
+    """
+    rows = []
+    for result in suite_result.results:
+        config = result.expectation_config
+        # The night's values of run-time parameters, so the evidence says what was expected.
+        kwargs = {k: (parameters.get(v["$PARAMETER"], v) if isinstance(v, dict) and "$PARAMETER" in v else v)
+                  for k, v in config.kwargs.items() if k != "batch_id"}
+        details = result.result or {}
+        severity = str(getattr(config.severity, "value", config.severity) or "critical")
+        column = kwargs.get("column")
+        sample, kind = None, None
+        if not result.success:
+            if config.type == "unexpected_rows_expectation":
+                sample = _sql_check_sample(conn, suite, kwargs["unexpected_rows_query"], extract_date, marts_schema)
+                kind = "row_number" if suite.group == "raw" else "key"
+            elif details.get("partial_unexpected_index_list"):
+                sample = [row.get("_row_number") for row in details["partial_unexpected_index_list"]][:SAMPLE_SIZE]
+                kind = "row_number"
+            elif suite.group == "marts" and details.get("partial_unexpected_list") is not None:
+                if column and column.endswith("_key") and config.type == "expect_column_values_to_match_regex":
+                    kind = "withheld"
+                else:
+                    sample = [v for v in details["partial_unexpected_list"]][:SAMPLE_SIZE]
+                    kind = "key" if column and column.endswith("_key") else "value"
+        if "observed_value" in details and config.type != "unexpected_rows_expectation":
+            observed = f"{details['observed_value']} (expected {_expected(kwargs)})"
+        elif "observed_value" in details:
+            observed = f"{details['observed_value']} rows found"
+        elif "unexpected_count" in details:
+            observed = f"{details['unexpected_count']} unexpected of {details.get('element_count')} rows"
+        else:
+            observed = None
+        rows.append({
+            "suite": suite.name,
+            "expectation": declared.check_label(config.type, kwargs, _description(config)),
+            "expectation_type": config.type,
+            "column_name": column,
+            "severity": severity,
+            "success": bool(result.success),
+            "observed_value": None if observed is None else str(observed),
+            "element_count": details.get("element_count"),
+            "unexpected_count": details.get("unexpected_count",
+                                            details.get("observed_value")
+                                            if config.type == "unexpected_rows_expectation" else None),
+            "unexpected_percent": details.get("unexpected_percent"),
+            "unexpected_sample": sample,
+            "sample_kind": kind,
+            "exception_message": _error_message(result.exception_info),
+            "arguments": kwargs,
+        })
+    return rows
+
+
+def _sql_check_sample(conn, suite: declared.Suite, query: str, extract_date: datetime.date,
+                      marts_schema: str) -> list[Any] | None:
+    """The first rows a failed SQL check returns, re-run here with a limit (GX's SUMMARY keeps none)."""
+    if suite.night_column:
+        # The same alias GX gives a query asset's batch ("subselect"), which the SQL checks use.
+        batch = (f"(select * from {suite.schema}.{suite.table} "
+                 f"where {suite.night_column} = '{extract_date.isoformat()}') as subselect")
+    else:
+        batch = f"{suite.schema or marts_schema}.{suite.table}"
+    try:
+        with conn.cursor() as cur:
+            cur.execute(f"select * from ({query.replace('{batch}', batch)}) failing limit {SAMPLE_SIZE}")
+            rows = cur.fetchall()
+        conn.rollback()
+    except psycopg2.Error as exc:
+        conn.rollback()
+        log.warning("could not sample the rows of a failed check in %s: %s", suite.name, exc)
+        return None
+    return [row[0] if len(row) == 1 else list(row) for row in rows]
+
+
+def _describe(result: Any, parameters: dict[str, Any] | None = None) -> str:
     """One line per failed expectation: which check, on which column, what was found."""
     config = result.expectation_config
-    column = config.kwargs.get("column")
-    name = f"{config.type}({column})" if column else config.type
+    name = declared.check_label(config.type, config.kwargs, _description(config))
     error = _error_message(result.exception_info)
     if error:
         return f"{name}: could not be evaluated: {error}"
     details = result.result or {}
+    if config.type == "unexpected_rows_expectation":
+        return f"{name}: {details.get('observed_value')} offending rows"
     if "unexpected_count" not in details:  # an aggregate: row count, column max, ...
-        return f"{name}: observed {details.get('observed_value')}, expected {_expected(config.kwargs)}"
+        return f"{name}: observed {details.get('observed_value')}, expected {_expected(config.kwargs, parameters)}"
     text = (f"{name}: {details['unexpected_count']} unexpected of {details.get('element_count')} rows "
             f"({details.get('unexpected_percent') or 0:.2f}% of non-null values)")
     # Example values only for code lists: they are codes. Other values (ids, keys, dates) may
@@ -295,6 +465,11 @@ def _describe(result: Any) -> str:
         if examples:
             text += f", e.g. {', '.join(examples[:3])}"
     return text
+
+
+def _description(config: Any) -> str | None:
+    """The description a SQL check was declared with (GX keeps it beside the kwargs)."""
+    return getattr(config, "description", None) or config.kwargs.get("description")
 
 
 def _error_message(exception_info: dict | None) -> str | None:
@@ -313,6 +488,8 @@ def _error_message(exception_info: dict | None) -> str | None:
     return None
 
 
-def _expected(kwargs: dict[str, Any]) -> str:
-    shown = {k: v for k, v in kwargs.items() if k not in ("column", "batch_id")}
+def _expected(kwargs: dict[str, Any], parameters: dict[str, Any] | None = None) -> str:
+    parameters = parameters or {}
+    shown = {k: (parameters.get(v["$PARAMETER"], v) if isinstance(v, dict) and "$PARAMETER" in v else v)
+             for k, v in kwargs.items() if k not in ("column", "batch_id")}
     return ", ".join(f"{k}={v}" for k, v in shown.items()) or "success"

@@ -8,11 +8,14 @@
     safeguarding dbt ARGS...      run dbt with the warehouse settings (e.g. `safeguarding dbt docs generate`)
     safeguarding airflow ARGS...  run Airflow with the project's AIRFLOW_HOME (e.g. `safeguarding airflow standalone`)
     safeguarding psql             open psql on the warehouse
+    safeguarding quality-report   build the nightly quality report (HTML) from the dq schema (docs/quality.md)
+    safeguarding roles            create or update the warehouse's roles and grants (warehouse/roles.py)
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import shutil
@@ -38,6 +41,13 @@ def airflow_env(settings: Settings) -> dict[str, str]:
     env.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
     env.setdefault("AIRFLOW__CORE__DEFAULT_TIMEZONE", "Europe/London")
     env.setdefault("SAFEGUARDING_STATE_DIR", str(settings.state_dir))
+    # The connection cosmos builds dbt's profile from (SAFEGUARDING_DBT_TASKS=cosmos; docs/operations.md).
+    # Cosmos insists on a password; the embedded server trusts local connections and ignores it.
+    connection = settings.connection
+    if settings.embedded and not connection.password:
+        connection = dataclasses.replace(connection, password="embedded-trust")
+    env.setdefault("AIRFLOW_CONN_SAFEGUARDING_WAREHOUSE", connection.url)
+    env.setdefault("AIRFLOW__COSMOS__ENABLE_TELEMETRY", "False")  # no usage pings from the pipeline
     # Airflow runs tasks in subprocesses: make sure they import this project.
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")]))
     return env
@@ -86,6 +96,10 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         for feed, path in night.files.items():
             print(f"  {feed:32} {night.rows[feed]:>8,} rows  {path}")
 
+    _step("Applying the warehouse roles and grants (warehouse/roles.py)")
+    _apply_roles(settings)
+    _prepare_dbt_manifest(settings)
+
     env = airflow_env(settings)
     _step("Preparing Airflow's metadata database (local mode, SQLite)")
     settings.airflow_home.mkdir(parents=True, exist_ok=True)
@@ -108,6 +122,28 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         return 1
     _summary(settings, time.monotonic() - started)
     return 0
+
+
+def _apply_roles(settings: Settings) -> None:
+    from . import db, roles
+
+    conn = db.connect(settings)
+    try:
+        for line in roles.apply_roles(conn):
+            print(f"  {line}")
+    finally:
+        conn.close()
+
+
+def _prepare_dbt_manifest(settings: Settings) -> None:
+    """With SAFEGUARDING_DBT_TASKS=cosmos the DAG is rendered from dbt's manifest: write it first."""
+    from .orchestration import dbt_task_mode
+
+    if dbt_task_mode() == "cosmos":
+        from .dbt import run_dbt
+
+        _step("Writing dbt's manifest for the per-model tasks (dbt parse)")
+        run_dbt(settings, ["parse", "--quiet"])
 
 
 def _run_state(env: dict[str, str], logical: datetime) -> str:
@@ -184,6 +220,9 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("status", help="show settings and state")
     sub.add_parser("clean", help="stop and delete local state")
     sub.add_parser("psql", help="open psql on the warehouse")
+    sub.add_parser("roles", help="create or update the warehouse roles and grants")
+    report = sub.add_parser("quality-report", help="build the nightly quality report (HTML) from the dq schema")
+    report.add_argument("--extract-date", help="YYYY-MM-DD; default the latest night validated")
     for passthrough in ("dbt", "airflow"):
         p = sub.add_parser(passthrough, help=f"run {passthrough} with the warehouse settings")
         p.add_argument("args", nargs=argparse.REMAINDER)
@@ -215,6 +254,16 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_status(args, settings)
         if args.command == "clean":
             return cmd_clean(args, settings)
+        if args.command == "roles":
+            ensure_warehouse(settings)
+            _apply_roles(settings)
+            return 0
+        if args.command == "quality-report":
+            from .quality_report import build_quality_report
+
+            night = date.fromisoformat(args.extract_date) if args.extract_date else None
+            print(build_quality_report(settings, extract_date=night))
+            return 0
         if args.command == "psql":
             return subprocess.call([_psql_path(), settings.connection.url])
         if args.command == "dbt":

@@ -11,8 +11,8 @@ import logging
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from . import db, publish, pseudonymisation
-from .dbt import run_dbt
+from . import db, dq, publish, pseudonymisation
+from .dbt import DbtFailed, run_dbt
 from .settings import Settings, load
 
 log = logging.getLogger(__name__)
@@ -36,52 +36,107 @@ def extract_date_for(logical_date: datetime | None, requested: str | None = None
 
 
 def extract(extract_date: date, settings: Settings | None = None) -> list[dict]:
+    from extract.load import RejectedFile
     from extract.nightly import load_night
 
     settings = settings or load()
-    results = load_night(settings, extract_date)
+    try:
+        results = load_night(settings, extract_date)
+    except RejectedFile as exc:
+        dq.hold_back(settings, run_id=dq.current_run_id(extract_date), extract_date=extract_date,
+                     stage="extract", reason=exc)
+        raise
     return [r.__dict__ | {"extract_date": r.extract_date.isoformat()} for r in results]
 
 
-def validate_raw(extract_date: date, settings: Settings | None = None) -> list[dict]:
-    from expectations.validate import run_checkpoint
-
-    settings = settings or load()
-    outcomes = run_checkpoint(settings.connection.url, "raw", extract_date=extract_date)
-    return [o.__dict__ for o in outcomes]
+def validate_raw(extract_date: date, settings: Settings | None = None, run_id: str | None = None) -> list[dict]:
+    return _quality_gate("raw", extract_date, settings or load(), run_id)
 
 
-def build_marts(extract_date: date, settings: Settings | None = None) -> None:
+def install_pseudonymisation_key(extract_date: date, settings: Settings | None = None) -> None:
+    """The key's HMAC pads, which dbt's pseudonymise() macro reads: before any model runs."""
     settings = settings or load()
     conn = db.connect(settings)
     try:
         pseudonymisation.install_key(conn, settings)
     finally:
         conn.close()
-    run_dbt(settings, ["build"], extract_date=extract_date.isoformat())
 
 
-def validate_marts(extract_date: date, settings: Settings | None = None) -> list[dict]:
-    from expectations.validate import run_checkpoint
-
+def build_marts(extract_date: date, settings: Settings | None = None) -> None:
     settings = settings or load()
-    outcomes = run_checkpoint(settings.connection.url, "marts", extract_date=extract_date,
-                              marts_schema=publish.BUILD_SCHEMA)
+    install_pseudonymisation_key(extract_date, settings)
+    try:
+        run_dbt(settings, ["build"], extract_date=extract_date.isoformat())
+    except DbtFailed as exc:
+        dq.hold_back(settings, run_id=dq.current_run_id(extract_date), extract_date=extract_date,
+                     stage="build_marts", reason=exc)
+        raise
+
+
+def validate_marts(extract_date: date, settings: Settings | None = None, run_id: str | None = None) -> list[dict]:
+    return _quality_gate("marts", extract_date, settings or load(), run_id)
+
+
+def _quality_gate(group: str, extract_date: date, settings: Settings, run_id: str | None) -> list[dict]:
+    """Run a group's checkpoint; its results go to the dq schema. A failed gate holds the night back."""
+    from expectations.validate import QualityGateFailed, run_checkpoint
+
+    run_id = run_id or dq.current_run_id(extract_date)
+    conn = db.connect(settings)
+    try:
+        dq.record_night(conn, run_id=run_id, extract_date=extract_date, status=dq.RUNNING,
+                        stage=f"validate_{group}")
+    finally:
+        conn.close()
+    try:
+        outcomes = run_checkpoint(settings.connection.url, group, extract_date=extract_date,
+                                  marts_schema=publish.BUILD_SCHEMA, run_id=run_id)
+    except QualityGateFailed as exc:
+        dq.hold_back(settings, run_id=run_id, extract_date=extract_date, stage=f"validate_{group}", reason=exc)
+        raise
     return [o.__dict__ for o in outcomes]
 
 
-def publish_marts(extract_date: date, settings: Settings | None = None) -> list[str]:
+def publish_marts(extract_date: date, settings: Settings | None = None, run_id: str | None = None) -> list[str]:
+    """Publish the validated build. A night with failed warnings is published, flagged.
+
+    The flag travels with the marts: ``marts.publication`` (extract date, status,
+    warnings) is written into the build schema just before the swap, so BI readers
+    see which night they read and whether it carries warnings.
+    """
+    from .quality_report import build_quality_report, report_path
+
     settings = settings or load()
+    run_id = run_id or dq.current_run_id(extract_date)
     conn = db.connect(settings)
     try:
-        return publish.publish(conn)
+        if dq.marts_gate_failed(conn, run_id):  # defence in depth: the DAG already stops before this
+            raise publish.NothingToPublish(f"run {run_id}: the build in {publish.BUILD_SCHEMA} failed its "
+                                           "quality gate (dq.validation_runs); it must not be published")
+        warnings = dq.warnings_for_run(conn, run_id)
+        status = dq.PUBLISHED_WITH_WARNINGS if warnings else dq.PUBLISHED
+        if dq.has_marts(conn, publish.BUILD_SCHEMA):  # an empty build must still fail in publish.publish
+            dq.write_publication_record(conn, publish.BUILD_SCHEMA, extract_date=extract_date, run_id=run_id,
+                                        status=status, warnings=warnings,
+                                        quality_report=str(report_path(settings, extract_date)))
+        tables = publish.publish(conn)
+        dq.record_night(conn, run_id=run_id, extract_date=extract_date, status=status, stage="publish")
     finally:
         conn.close()
+    if warnings:
+        log.warning("Night %s published WITH %d warning(s): marts.publication is flagged", extract_date, warnings)
+    try:
+        log.info("Quality report: %s", build_quality_report(settings, extract_date=extract_date))
+    except Exception:  # noqa: BLE001 - the marts are published; a report problem must not fail that
+        log.exception("could not build the quality report for %s", extract_date)
+    return tables
 
 
 STEPS = {
     "extract": extract,
     "validate_raw": validate_raw,
+    "install_pseudonymisation_key": install_pseudonymisation_key,  # with SAFEGUARDING_DBT_TASKS=cosmos
     "build_marts": build_marts,
     "validate_marts": validate_marts,
     "publish": publish_marts,
