@@ -8,13 +8,14 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: help install run test stop start status clean airflow-ui psql docs bench
+.PHONY: help install run test stop start status clean airflow-ui psql bench
 
 help:
 	@echo "make run         generate a night's extract and run the nightly DAG once (embedded PostgreSQL + Airflow)"
 	@echo "make test        run the tests (real PostgreSQL, dbt, Great Expectations and Airflow)"
 	@echo "make airflow-ui  Airflow's UI on this setup (airflow standalone, http://localhost:8080)"
 	@echo "make psql        psql on the warehouse"
+	@echo "make bench       the extract-layer benchmark: loader vs plain COPY vs pandas.to_sql (docs/feeds.md)"
 	@echo "make status | stop | clean"
 
 $(STAMP): pyproject.toml
@@ -37,3 +38,6 @@ start status stop clean psql: install
 
 airflow-ui: install
 	$(BIN)/safeguarding airflow standalone
+
+bench: install
+	$(BIN)/python -m bench.extract_load $(ARGS)
