@@ -63,15 +63,33 @@ def expected_from_files(landing: Path, night: date) -> dict:
 
 
 @pytest.fixture(scope="module")
-def first_run(settings):
+def landing(settings, tmp_path_factory):
+    """A landing folder of this module's own.
+
+    Other modules deliver other nights into the session's landing folder, and the
+    generator makes an incremental feed's delivery hold only what changed since the
+    latest earlier one there: this module's first night must be a full delivery.
+    """
+    folder = tmp_path_factory.mktemp("nightly-landing")
+    previous = os.environ.get("SAFEGUARDING_LANDING_DIR")
+    os.environ["SAFEGUARDING_LANDING_DIR"] = str(folder)
+    yield folder
+    if previous is None:
+        os.environ.pop("SAFEGUARDING_LANDING_DIR", None)
+    else:
+        os.environ["SAFEGUARDING_LANDING_DIR"] = previous
+
+
+@pytest.fixture(scope="module")
+def first_run(settings, landing):
     result = run_cli("run", "--scale", "tiny", "--extract-date", NIGHT.isoformat())
     return result
 
 
-def test_main_job_publishes_the_mart_and_data_docs(settings, first_run, conn):
+def test_main_job_publishes_the_mart_and_data_docs(settings, first_run, landing, conn):
     assert first_run.returncode == 0, first_run.stdout[-3000:] + first_run.stderr[-3000:]
     assert "marts.mart_return_home_interviews" in first_run.stdout  # the ready psql line
-    expected = expected_from_files(settings.landing_dir, NIGHT)
+    expected = expected_from_files(landing, NIGHT)
     [(episodes, returned, on_time)] = query(conn, """
         select count(*), count(*) filter (where in_denominator), count(*) filter (where offered_within_72h)
         from marts.mart_return_home_interviews where recorded_by_council""")
@@ -84,7 +102,7 @@ def test_main_job_publishes_the_mart_and_data_docs(settings, first_run, conn):
     assert settings.data_docs_index.exists()
 
 
-def test_second_run_is_idempotent(settings, first_run, conn):
+def test_second_run_is_idempotent(settings, first_run, landing, conn):
     before = query(conn, "select count(*), md5(string_agg(episode_key || coalesce(hours_to_offer::text, ''), ',' "
                          "order by episode_key)) from marts.mart_return_home_interviews")
     again = run_cli("run", "--scale", "tiny", "--extract-date", NIGHT.isoformat())
@@ -96,17 +114,17 @@ def test_second_run_is_idempotent(settings, first_run, conn):
                  (NIGHT,))[0][0] == len(FEEDS)
 
 
-def test_a_bad_night_fails_loudly_and_keeps_the_published_marts(settings, first_run, conn, tmp_path):
+def test_a_bad_night_fails_loudly_and_keeps_the_published_marts(settings, first_run, landing, conn, tmp_path):
     before = query(conn, "select count(*), max(episode_key) from marts.mart_return_home_interviews")
     bad_night = NIGHT + timedelta(days=1)
     generated = run_cli("generate", "--scale", "tiny", "--extract-date", bad_night.isoformat())
     assert generated.returncode == 0, generated.stderr
-    path = landing_folder(settings.landing_dir, "crs", bad_night) / CRS_MISSING_EPISODES.file_name
+    path = landing_folder(landing, "crs", bad_night) / CRS_MISSING_EPISODES.file_name
     path.write_text(path.read_text().replace("missing_type", "missing_kind", 1))  # a renamed column
     # Every other kind of bad file too, each in its own feed (extract.generate.FILE_DEFECTS): one run reports them all.
     seeded = generate_night(tmp_path, bad_night, scale="tiny", defects=list(FILE_DEFECTS))
     for kind, feed_id in seeded.defects.items():
-        target = landing_folder(settings.landing_dir, FEEDS_BY_ID[feed_id].source, bad_night) / seeded.files[feed_id].name
+        target = landing_folder(landing, FEEDS_BY_ID[feed_id].source, bad_night) / seeded.files[feed_id].name
         target.write_bytes(seeded.files[feed_id].read_bytes())
 
     failed = run_cli("run", "--no-generate", "--extract-date", bad_night.isoformat())
@@ -118,11 +136,11 @@ def test_a_bad_night_fails_loudly_and_keeps_the_published_marts(settings, first_
         assert words in output, words
     for feed_id in seeded.defects.values():
         feed = FEEDS_BY_ID[feed_id]
-        assert f"{landing_folder(settings.landing_dir, feed.source, bad_night) / feed.file_name}: line " in output
+        assert f"{landing_folder(landing, feed.source, bad_night) / feed.file_name}: line " in output
     assert query(conn, "select count(*), max(episode_key) from marts.mart_return_home_interviews") == before
 
 
-def test_bad_rows_are_quarantined_and_the_night_still_publishes(settings, first_run, conn, tmp_path):
+def test_bad_rows_are_quarantined_and_the_night_still_publishes(settings, first_run, landing, conn, tmp_path):
     # (Until the loader checked codes, a row with an unknown code reached raw and the raw quality gate
     # held the night back. The loader now quarantines such rows: the rest of the night publishes.)
     bad_night = NIGHT + timedelta(days=2)
@@ -131,7 +149,7 @@ def test_bad_rows_are_quarantined_and_the_night_still_publishes(settings, first_
     seeded = generate_night(tmp_path, bad_night, scale="tiny", defects=list(ROW_DEFECTS))
     for feed_id in seeded.defects.values():
         feed = FEEDS_BY_ID[feed_id]
-        (landing_folder(settings.landing_dir, feed.source, bad_night) / feed.file_name).write_bytes(
+        (landing_folder(landing, feed.source, bad_night) / feed.file_name).write_bytes(
             seeded.files[feed_id].read_bytes())
 
     run = run_cli("run", "--no-generate", "--extract-date", bad_night.isoformat())
