@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -16,8 +17,9 @@ class DbtFailed(RuntimeError):
 
 
 def dbt_executable() -> str:
+    """The dbt beside this Python (the project's venv), else the one on PATH."""
     candidate = Path(sys.executable).parent / "dbt"
-    return str(candidate) if candidate.exists() else "dbt"
+    return str(candidate) if candidate.exists() else (shutil.which("dbt") or "dbt")
 
 
 def run_dbt(settings: Settings, args: list[str], *, extract_date: str | None = None, check: bool = True) -> int:

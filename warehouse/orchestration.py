@@ -23,13 +23,12 @@ How dbt runs in the nightly DAG, chosen by ``SAFEGUARDING_DBT_TASKS``
 from __future__ import annotations
 
 import os
-import shutil
-import sys
 from datetime import timedelta
 from pathlib import Path
 
 from airflow.sdk import Asset
 
+from .dbt import dbt_executable
 from .notify import on_task_failure, on_task_retry
 from .settings import DBT_PROJECT_DIR
 
@@ -73,11 +72,6 @@ def default_args(environ: dict[str, str] | None = None) -> dict:
     }
 
 
-def _dbt_executable() -> str:
-    candidate = Path(sys.executable).parent / "dbt"
-    return str(candidate) if candidate.exists() else (shutil.which("dbt") or "dbt")
-
-
 def cosmos_dbt_group(group_id: str, extract_date_template: str, manifest_path: Path = MANIFEST_PATH):
     """One task per dbt model with its tests (cosmos, TestBehavior.BUILD), from the manifest."""
     if not manifest_path.exists():
@@ -104,7 +98,7 @@ def cosmos_dbt_group(group_id: str, extract_date_template: str, manifest_path: P
         # own task once all its parents are built, not with the first of them (which would fail).
         execution_config=ExecutionConfig(execution_mode=ExecutionMode.LOCAL,
                                          test_indirect_selection=TestIndirectSelection.CAUTIOUS,
-                                         dbt_executable_path=_dbt_executable()),
+                                         dbt_executable_path=dbt_executable()),
         render_config=RenderConfig(load_method=LoadMode.DBT_MANIFEST, test_behavior=TestBehavior.BUILD,
                                    should_detach_multiple_parents_tests=True, emit_datasets=False),
         operator_args={"vars": {"extract_date": extract_date_template}, "install_deps": False},
