@@ -19,7 +19,10 @@ from dataclasses import dataclass, field
 # Column types: how staging casts the text the loader keeps, and how the loader's row
 # checks decide a value is malformed.
 TEXT, CODE, DATE, DATETIME, NUMBER, FLAG = "text", "code", "date", "datetime", "number", "flag"
-COLUMN_TYPES = (TEXT, CODE, DATE, DATETIME, NUMBER, FLAG)
+# A date as the DfE's statutory returns write it (SSDA903 CSVs, Annex A): dd/mm/yyyy. Only the
+# returns' feeds (extract/returns/) use it; the nightly feeds write ISO dates.
+DATE_DMY = "date_dmy"
+COLUMN_TYPES = (TEXT, CODE, DATE, DATETIME, NUMBER, FLAG, DATE_DMY)
 # The one definition of a well-formed value of each type (POSIX regex, as PostgreSQL's `~` reads it).
 # The loader quarantines a value that does not match, or is not a real date (2026-02-30); for speed it
 # tests dates as LIKE '____-__-__' plus pg_input_is_valid, which accepts exactly the same values.
@@ -27,7 +30,10 @@ VALUE_PATTERNS = {
     DATE: r"^\d{4}-\d{2}-\d{2}$",  # YYYY-MM-DD
     DATETIME: r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}$",  # YYYY-MM-DD HH:MM, London local time
     NUMBER: r"^-?\d+(\.\d+)?$",  # decimal point, no thousands separator
+    DATE_DMY: r"^\d{2}/\d{2}/\d{4}$",  # DD/MM/YYYY (day first), as the DfE returns write dates
 }
+# Types that hold a calendar date, in either spelling.
+DATE_TYPES = (DATE, DATE_DMY)
 
 
 @dataclass(frozen=True)
@@ -38,8 +44,14 @@ class Column:
     required: bool = True
     codes: tuple[str, ...] = ()  # allowed values, for CODE columns
     standard: str = ""  # the public standard's field name, e.g. "SSDA903 MIS_START"
+    label: str = field(init=False, default="")  # the name as declared (and as files and messages write it)
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "label", self.name)
+        # Stored in lower case: a return's field names (CHILD, LAchildID) become PostgreSQL columns,
+        # and unquoted SQL (ours, dbt's, Great Expectations') reads identifiers in lower case.
+        # The loader matches a file's header to the declaration in any letter case.
+        object.__setattr__(self, "name", self.name.lower())
         if self.type not in COLUMN_TYPES:
             raise ValueError(f"column {self.name}: unknown type {self.type!r}")
         if self.type == FLAG and not self.codes:
@@ -66,6 +78,9 @@ class Feed:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "column_names", tuple(c.name for c in self.columns))
+        object.__setattr__(self, "key", tuple(k.lower() for k in self.key))  # as Column stores names
+        if self.start_end:
+            object.__setattr__(self, "start_end", tuple(c.lower() for c in self.start_end))
         if not self.file_name:
             object.__setattr__(self, "file_name", f"{self.name}.csv")
         unknown = [k for k in self.key if k not in self.column_names]
@@ -84,7 +99,7 @@ class Feed:
         return f"raw.{self.id}"
 
     def column(self, name: str) -> Column:
-        return next(c for c in self.columns if c.name == name)
+        return next(c for c in self.columns if c.name == name.lower())
 
 
 # --- code lists ----------------------------------------------------------------------------------
@@ -116,7 +131,9 @@ RHI_OUTCOMES = (
 RHI_CONDUCTED_BY = ("COUNCIL", "PROVIDER")
 CARE_LEAVER_CATEGORIES = ("ELIGIBLE", "RELEVANT", "FORMER_RELEVANT", "QUALIFYING")  # Children (Leaving Care) Act 2000
 IN_TOUCH = ("YES", "NO", "DIED", "REFU", "NREQ", "RHOM")  # SSDA903 OC3 IN_TOUCH
-ACTIVITIES = ("F1", "P1", "F2", "P2", "F4", "P4", "F5", "P5", "G4", "G5", "G6", "OTH")  # SSDA903 OC3 ACTIV
+# SSDA903 OC3 ACTIV. F3/P3 (training or employment) are the codes of returns before F4/F5 split
+# them; "0" is the 903's "no information" (the young person died, refused, or needs no service).
+ACTIVITIES = ("F1", "P1", "F2", "P2", "F4", "P4", "F5", "P5", "G4", "G5", "G6", "OTH", "F3", "P3", "0")
 # SSDA903 OC3 ACCOM: a letter for the kind of accommodation, then 1 suitable / 2 not suitable.
 ACCOMMODATION = tuple(f"{k}{s}" for k in "BCDEGHKRSTUVWXYZ" for s in "12") + ("0",)
 PATHWAY_EVENTS = ("NEEDS_ASSESSMENT", "PATHWAY_PLAN", "PATHWAY_PLAN_REVIEW")

@@ -223,7 +223,7 @@ def check_file(path: Path, feed: Feed, scan: Scan) -> FileFacts:
     """File-level checks: empty, undecodable, header, truncated. Raises RejectedFile naming line and column."""
     if scan.size == 0 or not _first_line(path).strip():
         raise RejectedFile(f"{path}: line 1, column 1: the file is empty; expected a header with the columns "
-                           f"{', '.join(feed.column_names)}")
+                           f"{', '.join(c.label for c in feed.columns)}")
     if scan.utf8_error is None:
         encoding = "UTF8"
     elif scan.cp1252_error is None:
@@ -276,9 +276,12 @@ def read_header(path: Path, feed: Feed, encoding: str = "UTF8") -> tuple[str, ..
     first = _first_line(path)
     if not first.strip():
         raise RejectedFile(f"{path}: line 1: the file is empty; expected a header with the columns "
-                           f"{', '.join(feed.column_names)}")
+                           f"{', '.join(c.label for c in feed.columns)}")
     text = first.decode("utf-8-sig" if encoding == "UTF8" else "cp1252")
-    header = [h.strip() for h in next(csv.reader([text.rstrip("\r\n")]))]
+    # Names match in any letter case (a return writes CHILD, the declaration stores child);
+    # the batch table takes the declared names.
+    delivered = [h.strip() for h in next(csv.reader([text.rstrip("\r\n")]))]
+    header = [h.lower() for h in delivered]
     expected = set(feed.column_names)
     if len(header) == 1 and feed.column_names[0] not in header:
         delimiter = next((d for d in OTHER_DELIMITERS if d in header[0]), None)
@@ -287,21 +290,21 @@ def read_header(path: Path, feed: Feed, encoding: str = "UTF8") -> tuple[str, ..
             raise RejectedFile(
                 f"{path}: line 1 (header), column 1: wrong delimiter: the header is separated by "
                 f"{name}s ({delimiter!r}); feed {feed.id} files are comma-separated. "
-                f"Expected the columns {', '.join(feed.column_names)}")
-    duplicated = sorted({h for h in header if header.count(h) > 1})
-    missing = [c for c in feed.column_names if c not in header]
-    unknown = [c for c in header if c not in expected]
+                f"Expected the columns {', '.join(c.label for c in feed.columns)}")
+    duplicated = sorted({delivered[i] for i, h in enumerate(header) if header.count(h) > 1})
+    missing = [c.label for c in feed.columns if c.name not in header]
+    unknown = [i for i, c in enumerate(header) if c not in expected]
     if missing or unknown or duplicated:
         parts = []
         if missing:
             parts.append(f"missing column(s) {', '.join(missing)}")
         if unknown:
-            positions = ", ".join(f"{c} (column {header.index(c) + 1})" for c in unknown)
+            positions = ", ".join(f"{delivered[i]} (column {i + 1})" for i in unknown)
             parts.append(f"unknown column(s) {positions}")
         if duplicated:
             parts.append(f"column(s) named twice: {', '.join(duplicated)}")
         raise RejectedFile(f"{path}: line 1 (header): {'; '.join(parts)}. "
-                           f"Expected the columns of feed {feed.id}: {', '.join(feed.column_names)}")
+                           f"Expected the columns of feed {feed.id}: {', '.join(c.label for c in feed.columns)}")
     return tuple(header)
 
 
@@ -320,6 +323,10 @@ def _is_valid(column: F.Column) -> sql.Composable | None:
     # three times cheaper than a regular expression, and stricter: 2026-02-30 is not a date).
     if column.type == F.DATE:
         return sql.SQL("({v} like '____-__-__' and {v} not like '% %' and pg_input_is_valid({v}, 'date'))").format(v=v)
+    if column.type == F.DATE_DMY:
+        # The checking transaction sets DateStyle to DMY (CHECK_SETTINGS), so 13/11/2017 is the
+        # 13th of November and 11/13/2017 is no date at all.
+        return sql.SQL("({v} like '__/__/____' and {v} not like '% %' and pg_input_is_valid({v}, 'date'))").format(v=v)
     if column.type == F.DATETIME:
         return sql.SQL("({v} like '____-__-__ __:__' and {v} not like '% % %' and pg_input_is_valid({v}, 'timestamp'))"
                        ).format(v=v)
@@ -336,23 +343,24 @@ def row_problems(feed: Feed) -> list[tuple[str, sql.Composable, sql.Composable]]
     for column in feed.columns:
         v = _value(column.name)
         if column.required:
-            problems.append((column.name, sql.SQL("{} is null").format(v),
-                             sql.Literal(f"{column.name} is required but empty")))
+            problems.append((column.label, sql.SQL("{} is null").format(v),
+                             sql.Literal(f"{column.label} is required but empty")))
         valid = _is_valid(column)
         if valid is None:
             continue
-        what = {F.DATE: "not a date (YYYY-MM-DD)", F.DATETIME: "not a date-time (YYYY-MM-DD HH:MM)",
+        what = {F.DATE: "not a date (YYYY-MM-DD)", F.DATE_DMY: "not a date (DD/MM/YYYY)",
+                F.DATETIME: "not a date-time (YYYY-MM-DD HH:MM)",
                 F.NUMBER: "not a number", F.CODE: "unknown code", F.FLAG: "not Y or N"}[column.type]
-        problems.append((column.name, sql.SQL("({v} is not null and not {valid})").format(v=v, valid=valid),
-                         sql.SQL("{} || quote_literal({})").format(sql.Literal(f"{column.name}: {what}: "), v)))
+        problems.append((column.label, sql.SQL("({v} is not null and not {valid})").format(v=v, valid=valid),
+                         sql.SQL("{} || quote_literal({})").format(sql.Literal(f"{column.label}: {what}: "), v)))
     if feed.start_end:
         start, end = (feed.column(c) for c in feed.start_end)
-        cast = "date" if start.type == F.DATE and end.type == F.DATE else "timestamp"
+        cast = "date" if start.type in F.DATE_TYPES and end.type in F.DATE_TYPES else "timestamp"
         both_valid = sql.SQL("{} and {}").format(_is_valid(start), _is_valid(end))
         before = sql.SQL("(case when {both} then {e}::{t} < {s}::{t} else false end)").format(
             both=both_valid, e=_value(end.name), s=_value(start.name), t=sql.SQL(cast))
-        problems.append((end.name, before, sql.SQL("{} || {} || ' before ' || {} || {}").format(
-            sql.Literal(f"end before start: {end.name} "), _value(end.name), sql.Literal(f"{start.name} "),
+        problems.append((end.label, before, sql.SQL("{} || {} || ' before ' || {} || {}").format(
+            sql.Literal(f"end before start: {end.label} "), _value(end.name), sql.Literal(f"{start.label} "),
             _value(start.name))))
     return problems
 
@@ -372,6 +380,9 @@ CHECK_SETTINGS = (
     "set local parallel_setup_cost = 0",
     "set local parallel_tuple_cost = 0",
     "set local min_parallel_table_scan_size = 0",
+    # Day before month when a date is written with slashes (the DfE returns' dd/mm/yyyy);
+    # ISO dates read the same under either setting.
+    "set local datestyle = 'ISO, DMY'",
 )
 
 
@@ -430,13 +441,14 @@ def quarantine_rows(cur, feed: Feed, batch_id: int, batch_table: sql.Composable,
                             "group by {keys} having count(*) > 1").format(keys=keys, batch=batch_table))
         found += cur.rowcount
         key_text = sql.SQL(" || ', ' || ").join(
-            sql.SQL("{} || '=' || coalesce({}, '')").format(sql.Literal(k), sql.Identifier(k)) for k in feed.key)
+            sql.SQL("{} || '=' || coalesce({}, '')").format(sql.Literal(feed.column(k).label), sql.Identifier(k))
+            for k in feed.key)
         cur.execute(target + sql.SQL("""
             select {common}, b._row_number, b._row_number + 1, {first_key}, 'duplicate key (' || {key_text}
                    || '): first delivered on line ' || (d.first_row + 1), {line}
             from raw.{batch} b join duplicate_keys d using ({keys})
             where b._row_number <> d.first_row""").format(
-            common=common, first_key=sql.Literal(feed.key[0]), key_text=key_text, line=original_line,
+            common=common, first_key=sql.Literal(feed.column(feed.key[0]).label), key_text=key_text, line=original_line,
             batch=batch_table, keys=keys))
     if not found:
         return 0
