@@ -2,6 +2,12 @@
   Child protection measures by month, one row per month. Each measure is dated by its own
   event: s47 enquiries by strategy discussion month, ICPC timeliness by ICPC month, plans
   starting (repeat plans) by start month, plans ending (long plans) by end month.
+
+  A measure whose feeds were not delivered for the extract is not measurable
+  (macros/measurability.sql): its counts and rate are null, not 0, and its
+  is_<measure>_measurable column is false. ICPC timeliness and "s47s never reaching an
+  ICPC" need both the s47 enquiries and the ICPCs: without ICPCs every concluded s47 would
+  look as if it never reached one.
 -#}
 with events as (
     select strategy_discussion_month as activity_month,
@@ -38,21 +44,37 @@ monthly as (
         sum(plan_ended_2_years_or_more_count)::bigint   as plan_ended_2_years_or_more_count
     from events
     group by activity_month
+),
+
+measurability as (
+    select {{ is_measurable('s47') }}      as is_s47_measurable,
+           {{ is_measurable('icpc') }}     as is_icpc_measurable,
+           {{ is_measurable('cp_plans') }} as is_cp_plans_measurable
 )
 
 select
     activity_month,
-    s47_count,
-    s47_outcome_known_count,
-    s47_never_reached_icpc_count,
-    round(s47_never_reached_icpc_count::numeric / nullif(s47_outcome_known_count, 0), 4) as s47_never_reached_icpc_rate,
-    icpc_count,
-    icpc_within_15_working_days_count,
-    round(icpc_within_15_working_days_count::numeric / nullif(icpc_count, 0), 4)        as icpc_within_15_working_days_rate,
-    plan_started_count,
-    repeat_plan_count,
-    round(repeat_plan_count::numeric / nullif(plan_started_count, 0), 4)                as repeat_plan_rate,
-    plan_ended_count,
-    plan_ended_2_years_or_more_count,
-    round(plan_ended_2_years_or_more_count::numeric / nullif(plan_ended_count, 0), 4)    as plan_ended_2_years_or_more_rate
-from monthly
+    {{ when_measurable('is_s47_measurable', 's47_count') }}                         as s47_count,
+    {{ when_measurable('is_icpc_measurable', 's47_outcome_known_count') }}          as s47_outcome_known_count,
+    {{ when_measurable('is_icpc_measurable', 's47_never_reached_icpc_count') }}     as s47_never_reached_icpc_count,
+    {{ when_measurable('is_icpc_measurable',
+       'round(s47_never_reached_icpc_count::numeric / nullif(s47_outcome_known_count, 0), 4)') }}
+                                                                                    as s47_never_reached_icpc_rate,
+    {{ when_measurable('is_icpc_measurable', 'icpc_count') }}                       as icpc_count,
+    {{ when_measurable('is_icpc_measurable', 'icpc_within_15_working_days_count') }} as icpc_within_15_working_days_count,
+    {{ when_measurable('is_icpc_measurable',
+       'round(icpc_within_15_working_days_count::numeric / nullif(icpc_count, 0), 4)') }}
+                                                                                    as icpc_within_15_working_days_rate,
+    {{ when_measurable('is_cp_plans_measurable', 'plan_started_count') }}           as plan_started_count,
+    {{ when_measurable('is_cp_plans_measurable', 'repeat_plan_count') }}            as repeat_plan_count,
+    {{ when_measurable('is_cp_plans_measurable',
+       'round(repeat_plan_count::numeric / nullif(plan_started_count, 0), 4)') }}   as repeat_plan_rate,
+    {{ when_measurable('is_cp_plans_measurable', 'plan_ended_count') }}             as plan_ended_count,
+    {{ when_measurable('is_cp_plans_measurable', 'plan_ended_2_years_or_more_count') }} as plan_ended_2_years_or_more_count,
+    {{ when_measurable('is_cp_plans_measurable',
+       'round(plan_ended_2_years_or_more_count::numeric / nullif(plan_ended_count, 0), 4)') }}
+                                                                                    as plan_ended_2_years_or_more_rate,
+    is_s47_measurable,
+    is_icpc_measurable,
+    is_cp_plans_measurable
+from monthly cross join measurability

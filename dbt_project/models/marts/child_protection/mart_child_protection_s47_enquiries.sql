@@ -7,6 +7,9 @@
   * Never reaching ICPC: an enquiry that concluded (outcome_date) with no ICPC. Enquiries
     still open, or concluded as needing an ICPC not yet held, are not known yet: outcome
     `OPEN` / `AWAITING_ICPC`, null in never_reached_icpc and outside that denominator.
+  Without the ICPCs feed (measure 'icpc', macros/measurability.sql; e.g. a council sending
+  only Annex A) whether an ICPC followed is not known: s47_outcome and never_reached_icpc
+  are null, not "concluded with no ICPC", and is_icpc_measurable is false.
 -#}
 with enquiries as (
     select * from {{ ref('stg_crs__s47_enquiries') }}
@@ -19,9 +22,14 @@ first_icpc as (
     order by s47_id, icpc_date, icpc_id
 ),
 
+measurability as (
+    select {{ is_measurable('icpc') }} as is_icpc_measurable
+),
+
 joined as (
     select
         enquiries.*,
+        measurability.is_icpc_measurable,
         first_icpc.icpc_date,
         first_icpc.is_cp_plan_required,
         case
@@ -32,6 +40,7 @@ joined as (
         end as s47_outcome
     from enquiries
     left join first_icpc using (s47_id)
+    cross join measurability
 )
 
 select
@@ -41,7 +50,7 @@ select
     date_trunc('month', strategy_discussion_date)::date         as strategy_discussion_month,
     outcome_date,
     is_icpc_required,
-    s47_outcome,
+    {{ when_measurable('is_icpc_measurable', 's47_outcome') }}  as s47_outcome,
     icpc_date,
     date_trunc('month', icpc_date)::date                        as icpc_month,
     {{ working_day_deadline('strategy_discussion_date', var('icpc_working_days')) }} as icpc_due_date,
@@ -49,7 +58,9 @@ select
     case when icpc_date is not null
          then {{ within_working_days('strategy_discussion_date', 'icpc_date', var('icpc_working_days')) }} end
                                                                 as icpc_within_15_working_days,
-    case s47_outcome when 'ICPC_HELD' then false when 'CONCLUDED_NO_ICPC' then true end
-                                                                as never_reached_icpc,
-    is_cp_plan_required
+    case when is_icpc_measurable
+         then case s47_outcome when 'ICPC_HELD' then false when 'CONCLUDED_NO_ICPC' then true end
+    end                                                         as never_reached_icpc,
+    is_cp_plan_required,
+    is_icpc_measurable
 from joined

@@ -2,6 +2,11 @@
   Front door measures by month, one row per month, from the event marts. Each measure is
   dated by its own event: contacts by month received, referrals by referral month,
   assessments by month authorised. Rates are null when their denominator is 0.
+
+  A measure whose feed was not delivered for the extract is not measurable
+  (macros/measurability.sql): its counts and rate are null, not 0, and its
+  is_<measure>_measurable column is false. E.g. a council sending only its CIN census
+  has referrals and assessments but no contacts.
 -#}
 with events as (
     select contact_month as activity_month,
@@ -36,21 +41,36 @@ monthly as (
         sum(assessment_within_45_working_days_count)::bigint    as assessment_within_45_working_days_count
     from events
     group by activity_month
+),
+
+measurability as (
+    select {{ is_measurable('contacts') }}    as is_contacts_measurable,
+           {{ is_measurable('referrals') }}   as is_referrals_measurable,
+           {{ is_measurable('assessments') }} as is_assessments_measurable
 )
 
 select
     activity_month,
-    contact_count,
-    contact_denominator_count,
-    contact_decided_within_24h_count,
-    round(contact_decided_within_24h_count::numeric / nullif(contact_denominator_count, 0), 4) as contact_decided_within_24h_rate,
-    referral_count,
-    referral_nfa_count,
-    round(referral_nfa_count::numeric / nullif(referral_count, 0), 4)                        as referral_nfa_rate,
-    re_referral_count,
-    round(re_referral_count::numeric / nullif(referral_count, 0), 4)                         as re_referral_rate,
-    assessment_authorised_count,
-    assessment_within_45_working_days_count,
-    round(assessment_within_45_working_days_count::numeric / nullif(assessment_authorised_count, 0), 4)
-                                                                                             as assessment_within_45_working_days_rate
-from monthly
+    {{ when_measurable('is_contacts_measurable', 'contact_count') }}                    as contact_count,
+    {{ when_measurable('is_contacts_measurable', 'contact_denominator_count') }}        as contact_denominator_count,
+    {{ when_measurable('is_contacts_measurable', 'contact_decided_within_24h_count') }} as contact_decided_within_24h_count,
+    {{ when_measurable('is_contacts_measurable',
+       'round(contact_decided_within_24h_count::numeric / nullif(contact_denominator_count, 0), 4)') }}
+                                                                                             as contact_decided_within_24h_rate,
+    {{ when_measurable('is_referrals_measurable', 'referral_count') }}                  as referral_count,
+    {{ when_measurable('is_referrals_measurable', 'referral_nfa_count') }}              as referral_nfa_count,
+    {{ when_measurable('is_referrals_measurable',
+       'round(referral_nfa_count::numeric / nullif(referral_count, 0), 4)') }}          as referral_nfa_rate,
+    {{ when_measurable('is_referrals_measurable', 're_referral_count') }}               as re_referral_count,
+    {{ when_measurable('is_referrals_measurable',
+       'round(re_referral_count::numeric / nullif(referral_count, 0), 4)') }}           as re_referral_rate,
+    {{ when_measurable('is_assessments_measurable', 'assessment_authorised_count') }}   as assessment_authorised_count,
+    {{ when_measurable('is_assessments_measurable', 'assessment_within_45_working_days_count') }}
+                                                                                             as assessment_within_45_working_days_count,
+    {{ when_measurable('is_assessments_measurable',
+       'round(assessment_within_45_working_days_count::numeric / nullif(assessment_authorised_count, 0), 4)') }}
+                                                                                             as assessment_within_45_working_days_rate,
+    is_contacts_measurable,
+    is_referrals_measurable,
+    is_assessments_measurable
+from monthly cross join measurability

@@ -13,6 +13,12 @@
   A 16th birthday is date of birth + 16 years (macro nth_birthday): 29 February + n years is
   28 February in a non-leap year. Month arithmetic clamps to the month's end (add_months).
   The mart carries month of birth and age band, never the date of birth.
+
+  Plan timeliness needs the plan and review events (crs__pathway_plan_events; measure
+  'pathway_plan_timeliness' in macros/measurability.sql). A council that sends only its
+  SSDA903 return has care leavers (OC3: in touch, activity, accommodation) but no plan
+  dates: the timeliness columns are then null, not "late", and
+  is_pathway_plan_timeliness_measurable is false. The OC3 columns stay measurable.
 -#}
 with care_leavers as (
     select * from {{ ref('stg_crs__care_leavers') }}
@@ -54,9 +60,14 @@ dated as (
     left join events using (person_id)
 ),
 
+measurability as (
+    select {{ is_measurable('pathway_plan_timeliness') }} as is_pathway_plan_timeliness_measurable
+),
+
 due as (
     select
-        *,
+        dated.*,
+        measurability.is_pathway_plan_timeliness_measurable,
         -- greatest() ignores nulls: with no eligibility date the clock starts at 16.
         {{ add_months('greatest(sixteenth_birthday, eligibility_date)', var('pathway_plan_statutory_months')) }}
                                                                     as statutory_due_date,
@@ -64,7 +75,7 @@ due as (
                                                                     as practice_window_start_date,
         {{ add_months('last_plan_or_review_date', var('pathway_plan_review_months')) }}
                                                                     as next_review_due_date
-    from dated
+    from dated cross join measurability
 )
 
 select
@@ -79,34 +90,40 @@ select
     date_trunc('month', statutory_due_date)::date                   as statutory_due_month,
     first_needs_assessment_date,
     first_plan_date,
-    coalesce(first_plan_date < eligibility_date, false)             as plan_started_before_eligibility,
+    {{ when_measurable('is_pathway_plan_timeliness_measurable', 'coalesce(first_plan_date < eligibility_date, false)') }}
+                                                                    as plan_started_before_eligibility,
     -- Statutory measure. Days late: after the due date (0 when on time); with no plan yet
     -- and the due date passed, the days outstanding so far; null when not yet due.
     case
+        when not is_pathway_plan_timeliness_measurable then null
         when first_plan_date is not null then greatest(first_plan_date - statutory_due_date, 0)
         when extract_date > statutory_due_date then extract_date - statutory_due_date
     end                                                             as statutory_days_late,
     case
+        when not is_pathway_plan_timeliness_measurable then null
         when first_plan_date is not null then first_plan_date <= statutory_due_date
         when extract_date > statutory_due_date then false
     end                                                             as statutory_on_time,
     -- Local practice standard: started within the window before the 16th birthday.
     case
+        when not is_pathway_plan_timeliness_measurable then null
         when first_plan_date is not null then greatest(first_plan_date - sixteenth_birthday, 0)
         when extract_date > sixteenth_birthday then extract_date - sixteenth_birthday
     end                                                             as practice_days_late,
     case
+        when not is_pathway_plan_timeliness_measurable then null
         when first_plan_date is not null
             then first_plan_date between practice_window_start_date and sixteenth_birthday
         when extract_date > sixteenth_birthday then false
     end                                                             as practice_standard_met,
     last_review_date,
     last_plan_or_review_date,
-    review_count::int                                               as review_count,
+    {{ when_measurable('is_pathway_plan_timeliness_measurable', 'review_count::int') }} as review_count,
     case when last_plan_or_review_date is not null
          then extract_date > next_review_due_date end               as review_overdue,
     longest_review_interval_days::int                               as longest_review_interval_days,
-    late_review_count::int                                          as late_review_count,
+    {{ when_measurable('is_pathway_plan_timeliness_measurable', 'late_review_count::int') }} as late_review_count,
+    is_pathway_plan_timeliness_measurable,
     personal_adviser_id is not null                                 as has_personal_adviser,
     in_touch                                                        as in_touch_code,
     {{ council_in_touch('in_touch') }}                              as is_in_touch,

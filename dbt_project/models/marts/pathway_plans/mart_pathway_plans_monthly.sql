@@ -3,7 +3,10 @@
   category. Each young person in mart_pathway_plans is in exactly one row, so the columns
   add up to the borough's totals. Rates are fractions 0..1 of the young people the measure
   applies to (statutory: due date passed or plan made; practice standard: 16th birthday
-  passed or plan made); null when none.
+  passed or plan made); null when none. Without the plan and review events
+  (is_pathway_plan_timeliness_measurable false, e.g. an SSDA903-only council) the
+  timeliness counts and rates are null; the OC3 status counts (in touch, EET, suitable
+  accommodation, adviser) are still given.
 -#}
 with young_people as (
     select * from {{ ref('mart_pathway_plans') }}
@@ -26,22 +29,29 @@ counts as (
         count(*) filter (where is_accommodation_suitable)           as suitable_accommodation_count
     from young_people
     group by statutory_due_month, eligibility_category
+),
+
+measurability as (
+    select {{ is_measurable('pathway_plan_timeliness') }} as is_pathway_plan_timeliness_measurable
 )
 
 select
     statutory_due_month,
     eligibility_category,
     young_people_count::int                                         as young_people_count,
-    statutory_measured_count::int                                   as statutory_measured_count,
-    statutory_on_time_count::int                                    as statutory_on_time_count,
-    round(statutory_on_time_count::numeric / nullif(statutory_measured_count, 0), 4) as statutory_on_time_rate,
-    practice_measured_count::int                                    as practice_measured_count,
-    practice_standard_met_count::int                                as practice_standard_met_count,
-    round(practice_standard_met_count::numeric / nullif(practice_measured_count, 0), 4) as practice_standard_met_rate,
-    plan_before_eligibility_count::int                              as plan_before_eligibility_count,
-    review_overdue_count::int                                       as review_overdue_count,
+    {{ when_measurable('is_pathway_plan_timeliness_measurable', 'statutory_measured_count::int') }} as statutory_measured_count,
+    {{ when_measurable('is_pathway_plan_timeliness_measurable', 'statutory_on_time_count::int') }} as statutory_on_time_count,
+    {{ when_measurable('is_pathway_plan_timeliness_measurable',
+       'round(statutory_on_time_count::numeric / nullif(statutory_measured_count, 0), 4)') }} as statutory_on_time_rate,
+    {{ when_measurable('is_pathway_plan_timeliness_measurable', 'practice_measured_count::int') }} as practice_measured_count,
+    {{ when_measurable('is_pathway_plan_timeliness_measurable', 'practice_standard_met_count::int') }} as practice_standard_met_count,
+    {{ when_measurable('is_pathway_plan_timeliness_measurable',
+       'round(practice_standard_met_count::numeric / nullif(practice_measured_count, 0), 4)') }} as practice_standard_met_rate,
+    {{ when_measurable('is_pathway_plan_timeliness_measurable', 'plan_before_eligibility_count::int') }} as plan_before_eligibility_count,
+    {{ when_measurable('is_pathway_plan_timeliness_measurable', 'review_overdue_count::int') }} as review_overdue_count,
     personal_adviser_count::int                                     as personal_adviser_count,
     in_touch_count::int                                             as in_touch_count,
     in_eet_count::int                                               as in_eet_count,
-    suitable_accommodation_count::int                               as suitable_accommodation_count
-from counts
+    suitable_accommodation_count::int                               as suitable_accommodation_count,
+    is_pathway_plan_timeliness_measurable
+from counts cross join measurability

@@ -10,9 +10,18 @@
   an independent return interview within 72 hours of return (var rhi_timescale_hours).
   Hours are real elapsed hours across clock changes. Open episodes (no return yet) are
   reported but are outside the denominator.
+
+  Measurable only when the council's RHI forms or the provider's returns were delivered for
+  the extract (macros/measurability.sql, measure 'rhi'). A council that sends only its
+  SSDA903 return has missing episodes (dates only) and no interview records: the episodes
+  are listed, every interview column is null and is_rhi_measurable is false.
 -#}
 with episodes as (
     select * from {{ ref('int_missing__episodes_reconciled') }}
+),
+
+measurability as (
+    select {{ is_measurable('rhi') }} as is_rhi_measurable
 ),
 
 interviews as (
@@ -47,10 +56,12 @@ joined as (
         first_interview.offered_at,
         first_interview.interview_at,
         first_interview.outcome,
-        first_interview.conducted_by
+        first_interview.conducted_by,
+        measurability.is_rhi_measurable
     from episodes
     left join first_interview using (reconciled_episode_id)
     left join record_sources using (reconciled_episode_id)
+    cross join measurability
 )
 
 select
@@ -67,26 +78,27 @@ select
     date_trunc('month', returned_at at time zone '{{ var("source_time_zone") }}')::date as return_month,
     case when returned_at is null then 'open' else 'returned' end as episode_status,
     returned_at is not null                                   as in_denominator,
-    rhi_recorded,
+    {{ when_measurable('is_rhi_measurable', 'rhi_recorded') }}          as rhi_recorded,
     offered_at,
     interview_at,
     {{ hours_between('returned_at', 'offered_at') }}          as hours_to_offer,
     {{ hours_between('returned_at', 'interview_at') }}        as hours_to_interview,
-    case when returned_at is not null
+    case when returned_at is not null and is_rhi_measurable
          then {{ within_hours('returned_at', 'offered_at', var('rhi_timescale_hours')) }} end
                                                               as offered_within_72h,
-    case when returned_at is not null
+    case when returned_at is not null and is_rhi_measurable
          then {{ within_hours('returned_at', 'interview_at', var('rhi_timescale_hours')) }} end
                                                               as interviewed_within_72h,
-    coalesce(offered_at < returned_at, false)                 as offer_before_return,
+    {{ when_measurable('is_rhi_measurable', 'coalesce(offered_at < returned_at, false)') }} as offer_before_return,
     outcome,
     conducted_by,
     recorded_by_council,
     notified_by_police,
     police_notification_count::int                            as police_notification_count,
     police_risk_level,
-    rhi_recorded_by_council,
-    rhi_returned_by_provider,
+    {{ when_measurable('is_rhi_measurable', 'rhi_recorded_by_council') }}  as rhi_recorded_by_council,
+    {{ when_measurable('is_rhi_measurable', 'rhi_returned_by_provider') }} as rhi_returned_by_provider,
+    is_rhi_measurable,
     ends_before_start,
     overlaps_another_episode,
     starts_before_birth

@@ -6,6 +6,11 @@
   they are outside every rate and counted separately (open_episodes_count) in the month
   they started. Rates are fractions 0..1 of returned episodes; null when there are none.
   Episodes only the police notified have no council team: team 'NOT_RECORDED'.
+
+  Not measurable (macros/measurability.sql): with no RHI forms and no provider returns for
+  the extract (measure 'rhi'), the interview counts and rates are null, not 0, and
+  is_rhi_measurable is false; episodes are still counted. With no police notifications
+  (measure 'police_notifications'), police_notified_not_recorded_count is null.
 -#}
 with episodes as (
     select
@@ -21,6 +26,11 @@ with episodes as (
         interviewed_within_72h,
         recorded_by_council
     from {{ ref('mart_return_home_interviews') }}
+),
+
+measurability as (
+    select {{ is_measurable('rhi') }}                  as is_rhi_measurable,
+           {{ is_measurable('police_notifications') }} as is_police_notifications_measurable
 ),
 
 counts as (
@@ -46,10 +56,15 @@ select
     team,
     returned_episodes_count::int                                           as returned_episodes_count,
     open_episodes_count::int                                               as open_episodes_count,
-    offered_within_72h_count::int                                          as offered_within_72h_count,
-    round(offered_within_72h_count::numeric / nullif(returned_episodes_count, 0), 4) as offered_within_72h_rate,
-    interviewed_within_72h_count::int                                      as interviewed_within_72h_count,
-    round(interviewed_within_72h_count::numeric / nullif(returned_episodes_count, 0), 4) as interviewed_within_72h_rate,
-    no_rhi_recorded_count::int                                             as no_rhi_recorded_count,
-    police_notified_not_recorded_count::int                                as police_notified_not_recorded_count
-from counts
+    {{ when_measurable('is_rhi_measurable', 'offered_within_72h_count::int') }} as offered_within_72h_count,
+    {{ when_measurable('is_rhi_measurable',
+       'round(offered_within_72h_count::numeric / nullif(returned_episodes_count, 0), 4)') }} as offered_within_72h_rate,
+    {{ when_measurable('is_rhi_measurable', 'interviewed_within_72h_count::int') }} as interviewed_within_72h_count,
+    {{ when_measurable('is_rhi_measurable',
+       'round(interviewed_within_72h_count::numeric / nullif(returned_episodes_count, 0), 4)') }} as interviewed_within_72h_rate,
+    {{ when_measurable('is_rhi_measurable', 'no_rhi_recorded_count::int') }} as no_rhi_recorded_count,
+    {{ when_measurable('is_police_notifications_measurable', 'police_notified_not_recorded_count::int') }}
+                                                                           as police_notified_not_recorded_count,
+    is_rhi_measurable,
+    is_police_notifications_measurable
+from counts cross join measurability

@@ -10,50 +10,62 @@
     HIGHER_IS_BETTER: GREEN value >= target; AMBER value >= target - tolerance; else RED.
     LOWER_IS_BETTER:  GREEN value <= target; AMBER value <= target + tolerance; else RED.
   tolerance = var('scorecard_amber_tolerance'); no value (suppressed or no denominator): no RAG.
+
+  NOT MEASURABLE: a measure whose feeds were not delivered for the extract (a council that
+  sends only its statutory returns; macros/measurability.sql) has is_measurable false,
+  numerator, denominator and value null, and rag_status 'NOT_MEASURABLE', never a false 0
+  or RED. Each measure takes its flag from the mart it is computed from. Workforce measures
+  have rows only when the HR feeds were delivered (mart_workforce is empty otherwise).
 -#}
 with measure_rows as (
     select 'FD01' as measure_id, activity_month as measure_month,
-           contact_decided_within_24h_count::numeric as numerator, contact_denominator_count::numeric as denominator
+           contact_decided_within_24h_count::numeric as numerator, contact_denominator_count::numeric as denominator,
+           is_contacts_measurable as is_measurable
     from {{ ref('mart_front_door_monthly') }}
     union all
-    select 'FD02', activity_month, referral_nfa_count, referral_count from {{ ref('mart_front_door_monthly') }}
-    union all
-    select 'FD03', activity_month, re_referral_count, referral_count from {{ ref('mart_front_door_monthly') }}
-    union all
-    select 'FD04', activity_month, assessment_within_45_working_days_count, assessment_authorised_count
+    select 'FD02', activity_month, referral_nfa_count, referral_count, is_referrals_measurable
     from {{ ref('mart_front_door_monthly') }}
     union all
-    select 'CP01', activity_month, icpc_within_15_working_days_count, icpc_count
+    select 'FD03', activity_month, re_referral_count, referral_count, is_referrals_measurable
+    from {{ ref('mart_front_door_monthly') }}
+    union all
+    select 'FD04', activity_month, assessment_within_45_working_days_count, assessment_authorised_count,
+           is_assessments_measurable
+    from {{ ref('mart_front_door_monthly') }}
+    union all
+    select 'CP01', activity_month, icpc_within_15_working_days_count, icpc_count, is_icpc_measurable
     from {{ ref('mart_child_protection_monthly') }}
     union all
-    select 'CP02', activity_month, s47_never_reached_icpc_count, s47_outcome_known_count
+    select 'CP02', activity_month, s47_never_reached_icpc_count, s47_outcome_known_count, is_icpc_measurable
     from {{ ref('mart_child_protection_monthly') }}
     union all
-    select 'CP03', activity_month, plan_ended_2_years_or_more_count, plan_ended_count
+    select 'CP03', activity_month, plan_ended_2_years_or_more_count, plan_ended_count, is_cp_plans_measurable
     from {{ ref('mart_child_protection_monthly') }}
     union all
-    select 'CP04', activity_month, repeat_plan_count, plan_started_count
+    select 'CP04', activity_month, repeat_plan_count, plan_started_count, is_cp_plans_measurable
     from {{ ref('mart_child_protection_monthly') }}
     union all
-    select 'WF01', workforce_month, vacant_fte, budgeted_fte from {{ ref('mart_workforce') }}
+    -- Workforce rows exist only when the HR feeds were delivered: always measurable here.
+    select 'WF01', workforce_month, vacant_fte, budgeted_fte, true from {{ ref('mart_workforce') }}
     where row_level = 'GRAND_TOTAL'
     union all
-    select 'WF02', workforce_month, agency_fte, employee_fte + agency_fte from {{ ref('mart_workforce') }}
+    select 'WF02', workforce_month, agency_fte, employee_fte + agency_fte, true from {{ ref('mart_workforce') }}
     where row_level = 'GRAND_TOTAL'
     union all
-    select 'WF03', workforce_month, leaver_fte_12m, employee_fte from {{ ref('mart_workforce') }}
+    select 'WF03', workforce_month, leaver_fte_12m, employee_fte, true from {{ ref('mart_workforce') }}
     where row_level = 'GRAND_TOTAL'
     union all
     -- Return home interviews (part A's mart): returned episodes by month of return.
     select 'RHI01', return_month,
-           count(*) filter (where offered_within_72h), count(*)
+           count(*) filter (where offered_within_72h), count(*), bool_and(is_rhi_measurable)
     from {{ ref('mart_return_home_interviews') }}
     where in_denominator
     group by return_month
     union all
     -- Pathway plans (part A's mart): young people whose statutory due date has passed or
     -- who have a plan, by month due.
-    select 'PP01', statutory_due_month, sum(statutory_on_time_count), sum(statutory_measured_count)
+    select 'PP01', statutory_due_month, sum(statutory_on_time_count), sum(statutory_measured_count),
+           bool_and(is_pathway_plan_timeliness_measurable)
     from {{ ref('mart_pathway_plans_monthly') }}
     where statutory_due_month is not null
     group by statutory_due_month
@@ -68,10 +80,13 @@ valued as (
         measures.unit,
         measures.direction,
         measures.target,
-        measure_rows.numerator,
-        measure_rows.denominator,
-        round(measure_rows.numerator / nullif(measure_rows.denominator, 0), 4) as raw_value,
-        measures.unit = 'count'
+        measure_rows.is_measurable,
+        -- A measure that is not measurable has no figures at all (not 0, not suppressed).
+        case when measure_rows.is_measurable then measure_rows.numerator end   as numerator,
+        case when measure_rows.is_measurable then measure_rows.denominator end as denominator,
+        case when measure_rows.is_measurable
+             then round(measure_rows.numerator / nullif(measure_rows.denominator, 0), 4) end as raw_value,
+        measure_rows.is_measurable and measures.unit = 'count'
             and ({{ is_small_count('measure_rows.numerator') }} or {{ is_small_count('measure_rows.denominator') }})
             as is_suppressed
     from measure_rows
@@ -90,7 +105,9 @@ select
     case when not is_suppressed then denominator end::numeric(12, 2) as denominator,
     case when not is_suppressed then raw_value end::numeric(10, 4)  as value,
     is_suppressed,
+    is_measurable,
     case
+        when not is_measurable then 'NOT_MEASURABLE'
         when is_suppressed or raw_value is null then null
         when direction = 'HIGHER_IS_BETTER' and raw_value >= target then 'GREEN'
         when direction = 'HIGHER_IS_BETTER' and raw_value >= target - {{ var('scorecard_amber_tolerance') }} then 'AMBER'
