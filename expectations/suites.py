@@ -42,12 +42,14 @@ from typing import Any, Iterable, Literal
 from extract.feeds import (
     CODE,
     CRS_ALLOCATIONS,
+    Column,
     CRS_CARE_LEAVERS,
     CRS_MISSING_EPISODES,
     CRS_PATHWAY_PLAN_EVENTS,
     CRS_PEOPLE,
     CRS_RETURN_HOME_INTERVIEWS,
     DATE,
+    DATE_DMY,
     DATETIME,
     FEEDS,
     FLAG,
@@ -65,6 +67,7 @@ GROUPS: tuple[str, ...] = ("raw", "marts")
 
 # Source formats (extract.feeds conventions): dates YYYY-MM-DD, date-times YYYY-MM-DD HH:MM.
 SOURCE_DATE_REGEX = r"^\d{4}-\d{2}-\d{2}$"
+SOURCE_DMY_DATE_REGEX = r"^\d{2}/\d{2}/\d{4}$"  # the DfE returns' dd/mm/yyyy
 SOURCE_TIMESTAMP_REGEX = r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}$"
 SOURCE_NUMBER_REGEX = r"^-?\d+(\.\d+)?$"
 # Pseudonymous keys are HMAC-SHA256 digests in lower-case hex (dbt macro pseudonymise).
@@ -195,19 +198,71 @@ CROSS_FEED_REFERENCES: tuple[tuple[Feed, str, Feed, str, str], ...] = (
 )
 
 
+def _iso_text(column: Column, name: str) -> str:
+    """A source date column as ISO text (YYYY-MM-DD...), by moving characters: no cast can fail."""
+    if column.type == DATE_DMY:  # dd/mm/yyyy -> yyyy-mm-dd
+        return f"(substr({_q(name)}, 7, 4) || '-' || substr({_q(name)}, 4, 2) || '-' || substr({_q(name)}, 1, 2))"
+    return _q(name)
+
+
 def _date_range_check(feed: Feed) -> Check | None:
     """Dates not before 1900 and not after the extract date (text compared as ISO text: no cast can fail)."""
-    dated = [c.name for c in feed.columns if c.type in (DATE, DATETIME)
-             and not any(word in c.name for word in FUTURE_DATE_WORDS)]
+    dated = [c for c in feed.columns if c.type in (DATE, DATETIME, DATE_DMY)
+             and not any(word in c.name.lower() for word in FUTURE_DATE_WORDS)]
     if not dated:
         return None
     night = "to_char(_extract_date, 'YYYY-MM-DD')"
     conditions = " or ".join(
-        f"left({_q(c)}, 10) < '{EARLIEST_PLAUSIBLE_DATE}' or left({_q(c)}, 10) > {night}" for c in dated)
+        f"left({_iso_text(c, c.name)}, 10) < '{EARLIEST_PLAUSIBLE_DATE}' or left({_iso_text(c, c.name)}, 10) > {night}"
+        for c in dated)
+    dated = [c.name for c in dated]
     return sql_check(
         "warning", f"dates in range ({', '.join(dated)})",
         f"select _row_number from {{batch}} where {conditions}",
         why=f"Dates before {EARLIEST_PLAUSIBLE_DATE} or after the extract date are typing errors in the source.")
+
+
+def _dmy(expression: str) -> str:
+    """A dd/mm/yyyy value the loader has already checked, as a date (empty: null)."""
+    return f"to_date(nullif({expression}, ''), 'DD/MM/YYYY')"
+
+
+def _no_overlaps(feed: Feed, start: str, end: str, what: str) -> Check:
+    """No two rows of one child overlap in time (an open row runs to infinity)."""
+    start, end = start.lower(), end.lower()  # raw column names (extract.feeds.Column)
+    mine_start, mine_end = _dmy(f"subselect.{_q(start)}"), _dmy(f"subselect.{_q(end)}")
+    other_start, other_end = _dmy(f"other.{_q(start)}"), _dmy(f"other.{_q(end)}")
+    return sql_check(
+        "warning", f"no overlapping {what} for a child",
+        f"select subselect._row_number from {{batch}} where exists (select 1 from {feed.raw_table} other "
+        f"where other._extract_date = subselect._extract_date and other.child = subselect.child "
+        f"and other._row_number <> subselect._row_number "
+        f"and {other_start} < coalesce({mine_end}, 'infinity'::date) "
+        f"and {mine_start} < coalesce({other_end}, 'infinity'::date))",
+        why=f"DfE SSDA903 validator: a child's {what} must not overlap; overlapping ones are counted twice.")
+
+
+def _not_before_birth(column: str, what: str) -> Check:
+    column = column.lower()  # raw column names (extract.feeds.Column)
+    return sql_check(
+        "warning", f"{column} not before the child's date of birth",
+        f"select _row_number from {{batch}} where {_dmy(_q(column))} < {_dmy(_q('dob'))}",
+        why=f"DfE SSDA903 validator: a {what} cannot start before the child was born.")
+
+
+def returns_checks(feed: Feed) -> list[Check]:
+    """The DfE validators' checks that matter for our measures, on a return's own tables.
+
+    Missing type (M or A) and start before end are already generated from the declaration
+    (codes and ``start_end``); these are the checks across rows. Warnings: the DfE would
+    query them with the council, and the rest of the return is still worth reading.
+    """
+    if feed.id == "ssda903__missing":
+        return [_no_overlaps(feed, "MIS_START", "MIS_END", "missing episodes"),
+                _not_before_birth("MIS_START", "missing episode")]
+    if feed.id == "ssda903__episodes":
+        return [_no_overlaps(feed, "DECOM", "DEC", "episodes of care")]
+    return []
 
 
 def raw_suite(feed: Feed, other_feeds: Iterable[Feed] = FEEDS) -> Suite:
@@ -240,6 +295,9 @@ def raw_suite(feed: Feed, other_feeds: Iterable[Feed] = FEEDS) -> Suite:
         elif column.type == DATE:
             checks.append(critical("ExpectColumnValuesToMatchRegex", column=name, regex=SOURCE_DATE_REGEX,
                                    why="Staging casts it as a date: another format fails the build or swaps day and month."))
+        elif column.type == DATE_DMY:
+            checks.append(critical("ExpectColumnValuesToMatchRegex", column=name, regex=SOURCE_DMY_DATE_REGEX,
+                                   why="Written dd/mm/yyyy, as the DfE return writes it; another format swaps day and month."))
         elif column.type == DATETIME:
             checks.append(critical("ExpectColumnValuesToMatchRegex", column=name, regex=SOURCE_TIMESTAMP_REGEX,
                                    why="Staging casts it as a London local date-time (YYYY-MM-DD HH:MM)."))
@@ -250,10 +308,11 @@ def raw_suite(feed: Feed, other_feeds: Iterable[Feed] = FEEDS) -> Suite:
         checks.append(date_range)
     if feed.start_end:
         start, end = feed.start_end
-        # Same text format on both sides, so ISO text order is time order.
+        # Both sides as ISO text, so text order is time order.
         checks.append(sql_check(
             "critical", f"{start} not after {end}",
-            f"select _row_number from {{batch}} where {_q(end)} < {_q(start)}",
+            f"select _row_number from {{batch}} where {_iso_text(feed.column(end), end)} "
+            f"< {_iso_text(feed.column(start), start)}",
             why="An episode cannot end before it starts (DfE 903 validator); the loader quarantines such rows."))
     for source, column, target, target_column, why in CROSS_FEED_REFERENCES:
         if source.id == feed.id and target.id in present:
@@ -264,6 +323,7 @@ def raw_suite(feed: Feed, other_feeds: Iterable[Feed] = FEEDS) -> Suite:
                 f"and not exists (select 1 from {target.raw_table} t where t._extract_date = subselect._extract_date "
                 f"and t.{_q(target_column)} = subselect.{_q(column)})",
                 why=why))
+    checks += returns_checks(feed)
     schema, table = feed.raw_table.split(".")
     return Suite(name=feed.raw_table, group="raw", schema=schema, table=table, night_column="_extract_date",
                  description=feed.description, checks=tuple(checks))
@@ -342,9 +402,21 @@ def mart_suite(table: str, columns: dict[str, str], extract_date: datetime.date)
     key_columns = [c for c in columns if c.endswith("_key")]
     # What a SQL check returns for the dq sample: the row's pseudonymous key, if it has one.
     sample_key = _q(key_columns[0]) if key_columns else None
+    # An empty mart is critical when the night delivered every feed (a build or source problem,
+    # not a quiet month). A council that sends only its statutory returns has no batch of some
+    # feeds (docs/marts.md, "What a returns-only council gets"): a mart built on those alone is
+    # empty by nature and its measures say "not measurable", so that is a warning. (A NULL rate
+    # of a not-measurable measure passes the generic checks: GX and the SQL checks skip nulls.)
+    every_feed_delivered = (f"(select count(distinct feed) from raw.load_manifest where status = 'loaded' "
+                            f"and extract_date = '{extract_date.isoformat()}' "
+                            f"and feed in ({', '.join(repr(f.id) for f in FEEDS)})) = {len(FEEDS)}")
+    empty = "select 'the mart has no rows' as problem where not exists (select 1 from {batch})"
     checks: list[Check] = [
-        critical("ExpectTableRowCountToBeBetween", min_value=1,
-                 why="An empty mart means a build or a source problem, not a quiet month."),
+        sql_check("critical", "not empty when every feed was delivered", f"{empty} and {every_feed_delivered}",
+                  why="An empty mart means a build or a source problem, not a quiet month."),
+        sql_check("warning", "not empty (some feeds not delivered)", f"{empty} and not {every_feed_delivered}",
+                  why="Feeds were missing for the night (e.g. a returns-only council): the mart may be empty by "
+                      "nature; its measures show as not measurable."),
     ]
     for column, data_type in columns.items():
         if column.endswith("_rate"):

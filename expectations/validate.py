@@ -45,6 +45,7 @@ from typing import Any
 import psycopg2
 
 from extract.feeds import FEEDS
+from extract.returns.registry import RETURN_FEEDS
 from warehouse.settings import GX_PROJECT_DIR
 
 from . import suites as declared
@@ -178,7 +179,7 @@ def suites_for_night(conn, group: str, extract_date: datetime.date,
         if group == "raw":
             cur.execute("select table_name from information_schema.tables where table_schema = 'raw'")
             present = {r[0] for r in cur.fetchall()}
-            feeds = tuple(f for f in FEEDS if f.id in present)
+            feeds = tuple(f for f in FEEDS + RETURN_FEEDS if f.id in present)
             if not feeds:
                 return (), {}
             cur.execute("select feed, sum(rows_loaded) from raw.load_manifest "
@@ -218,6 +219,7 @@ def _run_gx(connection_url: str, checkpoint_name: str, gx_run_name: str, suites,
             warnings.filterwarnings("ignore", message=".*schema_name. is deprecated", category=DeprecationWarning)
 
             context = _context(gx)
+            _forget_checkpoint(context, checkpoint_name)
             datasource = _register_datasource(context)
             validation_definitions = [
                 _validation_definition(gx, context, datasource, suite, extract_date, marts_schema)
@@ -296,6 +298,20 @@ def _context(gx: Any):
     elif sites[DATA_DOCS_SITE] != site:
         context.update_data_docs_site(DATA_DOCS_SITE, site)
     return context
+
+
+def _forget_checkpoint(context: Any, name: str) -> None:
+    """Drop the checkpoint an earlier run saved: this run saves its own.
+
+    The saved one names that run's suites, and their assets are gone once the data source
+    is replaced (_register_datasource). When this run validates other tables (a returns
+    import, a new warehouse), GX cannot even load the old checkpoint to update it, so it
+    is removed by key, without loading it.
+    """
+    store = context.checkpoint_store
+    key = store.get_key(name=name)
+    if store.has_key(key):
+        store.remove_key(key.to_tuple())
 
 
 def _register_datasource(context: Any):

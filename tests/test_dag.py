@@ -13,7 +13,7 @@ import pytest
 from extract.feeds import FEEDS
 from warehouse.settings import DAGS_DIR, PROJECT_ROOT
 
-DAG_IDS = {"safeguarding_nightly", "safeguarding_partnership_refresh"}
+DAG_IDS = {"safeguarding_nightly", "safeguarding_partnership_refresh", "safeguarding_returns"}
 
 
 @pytest.fixture(scope="module")

@@ -4,6 +4,7 @@
     safeguarding start | stop     start or stop the embedded PostgreSQL
     safeguarding status           where everything is, and whether the warehouse answers
     safeguarding clean            stop, then delete local state (.local/: database, Airflow home, landing files)
+    safeguarding import-returns   import a folder of statutory returns (SSDA903, CIN census, Annex A) and publish marts
     safeguarding generate         write a night's synthetic extract files to the landing folder
     safeguarding dbt ARGS...      run dbt with the warehouse settings (e.g. `safeguarding dbt docs generate`)
     safeguarding airflow ARGS...  run Airflow with the project's AIRFLOW_HOME (e.g. `safeguarding airflow standalone`)
@@ -31,6 +32,7 @@ from .settings import DAGS_DIR, PROJECT_ROOT, ConfigurationError, Settings, load
 
 LONDON = ZoneInfo("Europe/London")
 DAG_ID = "safeguarding_nightly"
+RETURNS_DAG_ID = "safeguarding_returns"
 
 
 def airflow_env(settings: Settings) -> dict[str, str]:
@@ -100,28 +102,53 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     _apply_roles(settings)
     _prepare_dbt_manifest(settings)
 
+    returncode = _run_dag(settings, DAG_ID, logical, {"extract_date": extract_date.isoformat()}, "nightly run")
+    if returncode == 0:
+        _summary(settings, time.monotonic() - started)
+    return returncode
+
+
+def _run_dag(settings: Settings, dag_id: str, logical: datetime, conf: dict, what: str) -> int:
+    """Run a DAG once in Airflow's local mode (`airflow dags test`); 0 when the run succeeded."""
     env = airflow_env(settings)
     _step("Preparing Airflow's metadata database (local mode, SQLite)")
     settings.airflow_home.mkdir(parents=True, exist_ok=True)
     subprocess.run([_bin("airflow"), "db", "migrate"], env=env, check=True, stdout=subprocess.DEVNULL)
 
-    _step(f"Running the {DAG_ID} DAG once with Airflow (logical date {logical.isoformat()})")
+    _step(f"Running the {dag_id} DAG once with Airflow (logical date {logical.isoformat()})")
     result = subprocess.run(
-        [_bin("airflow"), "dags", "test", DAG_ID, logical.isoformat(),
-         "--conf", json.dumps({"extract_date": extract_date.isoformat()})],
-        env=env,
-    )
+        [_bin("airflow"), "dags", "test", dag_id, logical.isoformat(), "--conf", json.dumps(conf)], env=env)
     if result.returncode != 0:
-        print(f"\nThe nightly run FAILED (exit {result.returncode}); the task logs are above. "
+        print(f"\nThe {what} FAILED (exit {result.returncode}); the task logs are above. "
               "The previously published marts, if any, are unchanged.", file=sys.stderr)
         return result.returncode
-    state = _run_state(env, logical)
+    state = _run_state(env, dag_id, logical)
     if state != "success":
-        print(f"\nThe nightly run ended in state {state!r}: see the task logs above. "
+        print(f"\nThe {what} ended in state {state!r}: see the task logs above. "
               "The previously published marts, if any, are unchanged.", file=sys.stderr)
         return 1
-    _summary(settings, time.monotonic() - started)
     return 0
+
+
+def cmd_import_returns(args: argparse.Namespace, settings: Settings) -> int:
+    """Run the safeguarding_returns DAG once on a folder of statutory returns (docs/returns.md)."""
+    folder = Path(args.folder).resolve()
+    if not folder.is_dir():
+        print(f"safeguarding import-returns: {folder} is not a folder", file=sys.stderr)
+        return 2
+    started = time.monotonic()
+    _step("Starting the warehouse")
+    ensure_warehouse(settings)
+    _step("Applying the warehouse roles and grants (warehouse/roles.py)")
+    _apply_roles(settings)
+    # Each import is its own run: the logical date is now, the data's date is 31 March of the year.
+    logical = datetime.now(LONDON).replace(microsecond=0)
+    returncode = _run_dag(settings, RETURNS_DAG_ID, logical, {"folder": str(folder), "year": args.year},
+                          "returns import")
+    if returncode == 0:
+        print(f"\n==> Done in {time.monotonic() - started:.0f} s: the marts are published as at 31 March "
+              f"{args.year}. What each mart holds for a returns-only council: docs/returns.md")
+    return returncode
 
 
 def _apply_roles(settings: Settings) -> None:
@@ -146,9 +173,9 @@ def _prepare_dbt_manifest(settings: Settings) -> None:
         run_dbt(settings, ["parse", "--quiet"])
 
 
-def _run_state(env: dict[str, str], logical: datetime) -> str:
+def _run_state(env: dict[str, str], dag_id: str, logical: datetime) -> str:
     """The DAG run's final state as Airflow recorded it (`airflow dags test` may exit 0 when a task failed)."""
-    out = subprocess.run([_bin("airflow"), "dags", "state", DAG_ID, logical.isoformat()],
+    out = subprocess.run([_bin("airflow"), "dags", "state", dag_id, logical.isoformat()],
                          env=env, capture_output=True, text=True).stdout.strip().splitlines()
     return out[-1].split(",", 1)[0].strip() if out else "unknown"
 
@@ -211,6 +238,10 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--scale", default="borough", help="generator scale: tiny, borough, region")
     run.add_argument("--seed", type=int, default=20261123)
     run.add_argument("--no-generate", action="store_true", help="use files already in the landing folder")
+    imp = sub.add_parser("import-returns", help="import a folder of statutory returns (903, CIN census, Annex A) "
+                                                "and publish marts as at 31 March of the year")
+    imp.add_argument("folder", help="folder holding the return files")
+    imp.add_argument("--year", type=int, required=True, help="collection year: the returns count to 31 March of it")
     gen = sub.add_parser("generate", help="write a night's synthetic extract files")
     gen.add_argument("--extract-date", required=True)
     gen.add_argument("--scale", default="borough")
@@ -232,6 +263,8 @@ def main(argv: list[str] | None = None) -> int:
         settings = load()
         if args.command == "run":
             return cmd_run(args, settings)
+        if args.command == "import-returns":
+            return cmd_import_returns(args, settings)
         if args.command == "generate":
             from extract.generate import generate_night
 

@@ -49,6 +49,30 @@ def extract(extract_date: date, settings: Settings | None = None) -> list[dict]:
     return [r.__dict__ | {"extract_date": r.extract_date.isoformat()} for r in results]
 
 
+def import_returns(extract_date: date, folder: str, settings: Settings | None = None) -> list[dict]:
+    """Load a folder of statutory returns for the collection year ending on ``extract_date`` (31 March)."""
+    from extract.load import RejectedFile
+    from extract.nightly import MissingFile
+    from extract.returns import collection_date
+    from extract.returns.importer import import_returns as load_returns
+
+    settings = settings or load()
+    if extract_date != collection_date(extract_date.year):
+        raise ValueError(f"returns are imported as at 31 March of their collection year, not {extract_date}")
+    try:
+        try:
+            result = load_returns(settings, folder, extract_date.year)
+        except MissingFile as exc:  # a wrong folder will not fix itself on a retry (unlike a late nightly file)
+            raise RejectedFile(str(exc)) from exc
+    except RejectedFile as exc:
+        dq.hold_back(settings, run_id=dq.current_run_id(extract_date), extract_date=extract_date,
+                     stage="import_returns", reason=exc)
+        raise
+    for line in result.summary():
+        log.info("%s", line)
+    return [r.__dict__ | {"extract_date": r.extract_date.isoformat()} for r in result.loaded + result.derived]
+
+
 def validate_raw(extract_date: date, settings: Settings | None = None, run_id: str | None = None) -> list[dict]:
     return _quality_gate("raw", extract_date, settings or load(), run_id)
 
@@ -135,6 +159,7 @@ def publish_marts(extract_date: date, settings: Settings | None = None, run_id: 
 
 STEPS = {
     "extract": extract,
+    "import_returns": import_returns,  # the safeguarding_returns DAG, instead of extract
     "validate_raw": validate_raw,
     "install_pseudonymisation_key": install_pseudonymisation_key,  # with SAFEGUARDING_DBT_TASKS=cosmos
     "build_marts": build_marts,
@@ -143,7 +168,7 @@ STEPS = {
 }
 
 
-def run_step(step: str, extract_date: str):
+def run_step(step: str, extract_date: str, **kwargs):
     """Run one step for a DAG task.
 
     Bad data (a rejected file, a failed quality gate, failing dbt tests) will not
@@ -160,7 +185,7 @@ def run_step(step: str, extract_date: str):
     from .dbt import DbtFailed
 
     try:
-        return STEPS[step](date.fromisoformat(extract_date))
+        return STEPS[step](date.fromisoformat(extract_date), **kwargs)
     except (RejectedFile, QualityGateFailed, DbtFailed, publish.NothingToPublish) as exc:
         log.error("%s failed for extract date %s: %s", step, extract_date, exc)
         raise AirflowFailException(f"{step} failed for extract date {extract_date}: {exc}") from exc

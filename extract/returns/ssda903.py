@@ -1,0 +1,207 @@
+"""The SSDA903 return (children looked after), as CSVs or as the 903 XML.
+
+One feed per 903 table the marts use, with the DfE's column names (those of the
+903 CSVs, as the DfE's validator reads them: lac_validator/config.py in
+data-to-insight/csc-validator-be-903) and its dd/mm/yyyy dates. A folder holding
+the CSVs (header.csv, episodes.csv, missing.csv, oc3.csv, reviews.csv, uasc.csv)
+is loaded as it is; a 903 XML file is converted to those CSVs first
+(extract/returns/ssda903_xml.py).
+
+What the 903 cannot carry into the nightly feeds (docs/returns.md): no NHS
+numbers or postcodes of home, no teams or workers, missing episodes as dates
+without times, no return home interviews, no pathway plans, and care leavers only
+as the OC3 table describes them (in touch, activity, accommodation).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .. import feeds as F
+from ..feeds import DATE_DMY, Column, Feed
+from . import Mapping, StatutoryReturn, csv_files_named, iso_date
+
+SOURCE = "ssda903"
+CHILD = Column("CHILD", "The council's child id (the same id in every 903 table)", standard="SSDA903 CHILD")
+DOB = Column("DOB", "Date of birth", DATE_DMY, standard="SSDA903 DOB")
+SEXES = ("1", "2")  # SSDA903 SEX: 1 male, 2 female
+CIN_CODES = ("N1", "N2", "N3", "N4", "N5", "N6", "N7", "N8")  # SSDA903 CIN: category of need
+PLACE_PROVIDERS = ("PR0", "PR1", "PR2", "PR3", "PR4", "PR5")
+REASONS_PLACE_CHANGE = ("ALLEG", "APPRR", "CARPL", "CHILD", "CLOSE", "CREQB", "CREQO", "CUSTOD", "LAREQ", "OTHER",
+                        "PLACE", "STAND", "STAFF")
+REVIEW_CODES = ("PN0", "PN1", "PN2", "PN3", "PN4", "PN5", "PN6", "PN7")  # how the child took part in the review
+
+
+def _c(name: str, description: str, type: str = F.TEXT, *, required: bool = True, codes: tuple[str, ...] = ()) -> Column:
+    return Column(name, description, type, required, codes, f"SSDA903 {name}")
+
+
+HEADER = Feed(
+    source=SOURCE, name="header", key=("CHILD",), file_name="header.csv",
+    description="SSDA903 header: one row per child looked after in the year.",
+    columns=(
+        CHILD,
+        _c("SEX", "1 male, 2 female", F.CODE, codes=SEXES),
+        DOB,
+        _c("ETHNIC", "Ethnic group", F.CODE, codes=F.ETHNICITIES),
+        _c("UPN", "Unique pupil number", required=False),
+        _c("MOTHER", "1 if the child is a mother", required=False),
+        _c("MC_DOB", "Date of birth of the child's first child", DATE_DMY, required=False),
+    ),
+)
+
+EPISODES = Feed(
+    source=SOURCE, name="episodes", key=("CHILD", "DECOM"), start_end=("DECOM", "DEC"), file_name="episodes.csv",
+    description="SSDA903 episodes: one row per period of care with one legal status and one placement.",
+    columns=(
+        CHILD,
+        _c("DECOM", "Date the episode started", DATE_DMY),
+        _c("RNE", "Reason for new episode", F.CODE, codes=F.REASONS_NEW_EPISODE),
+        _c("LS", "Legal status", F.CODE, codes=F.LEGAL_STATUSES),
+        _c("CIN", "Category of need", F.CODE, codes=CIN_CODES),
+        _c("PLACE", "Placement type", F.CODE, codes=F.PLACEMENT_TYPES),
+        _c("PLACE_PROVIDER", "Placement provider", F.CODE, required=False, codes=PLACE_PROVIDERS),
+        _c("DEC", "Date the episode ceased; empty while open", DATE_DMY, required=False),
+        _c("REC", "Reason the episode ceased", F.CODE, required=False, codes=F.REASONS_EPISODE_CEASED),
+        _c("REASON_PLACE_CHANGE", "Reason for a change of placement", F.CODE, required=False,
+           codes=REASONS_PLACE_CHANGE),
+        _c("HOME_POST", "Postcode of the child's home (raw zone only)", required=False),
+        _c("PL_POST", "Postcode of the placement (raw zone only)", required=False),
+        _c("URN", "Ofsted unique reference number of the placement", required=False),
+    ),
+)
+
+MISSING = Feed(
+    source=SOURCE, name="missing", key=("CHILD", "MIS_START"), start_end=("MIS_START", "MIS_END"),
+    file_name="missing.csv",
+    description="SSDA903 missing: one row per episode a looked-after child was missing or away without "
+                "authorisation (dates only).",
+    columns=(
+        CHILD,
+        DOB,
+        _c("MISSING", "M missing, A away from placement without authorisation", F.CODE, codes=F.MISSING_TYPES),
+        _c("MIS_START", "Date the episode started", DATE_DMY),
+        _c("MIS_END", "Date the child returned; empty while missing", DATE_DMY, required=False),
+    ),
+)
+
+OC3 = Feed(
+    source=SOURCE, name="oc3", key=("CHILD",), file_name="oc3.csv",
+    description="SSDA903 OC3: one row per care leaver with a 17th to 21st birthday in the year.",
+    columns=(
+        CHILD,
+        DOB,
+        _c("IN_TOUCH", "Whether the council is in touch around the birthday", F.CODE, codes=F.IN_TOUCH),
+        _c("ACTIV", "Main activity", F.CODE, codes=F.ACTIVITIES),
+        _c("ACCOM", "Accommodation and its suitability", F.CODE, codes=F.ACCOMMODATION),
+    ),
+)
+
+REVIEWS = Feed(
+    source=SOURCE, name="reviews", key=("CHILD", "REVIEW"), file_name="reviews.csv",
+    description="SSDA903 reviews: one row per looked-after review.",
+    columns=(
+        CHILD,
+        DOB,
+        _c("REVIEW", "Date of the review", DATE_DMY),
+        _c("REVIEW_CODE", "How the child took part", F.CODE, required=False, codes=REVIEW_CODES),
+    ),
+)
+
+UASC = Feed(
+    source=SOURCE, name="uasc", key=("CHILD",), file_name="uasc.csv",
+    description="SSDA903 UASC: one row per child who was an unaccompanied asylum-seeking child.",
+    columns=(
+        CHILD,
+        _c("SEX", "1 male, 2 female", F.CODE, codes=SEXES),
+        DOB,
+        _c("DUC", "Date the child ceases (or ceased) to be a UASC: their 18th birthday", DATE_DMY, required=False),
+    ),
+)
+
+FEEDS: tuple[Feed, ...] = (HEADER, EPISODES, MISSING, OC3, REVIEWS, UASC)
+
+
+def _this_night(alias: str) -> str:
+    return f"{alias}._extract_date = %(extract_date)s::date"
+
+
+MAPPINGS: tuple[Mapping, ...] = (
+    Mapping(
+        target=F.CRS_PEOPLE, reads=(HEADER, UASC),
+        note="No NHS number, expected date of birth or postcode; UASC from the UASC table.",
+        select=f"""
+            select h.CHILD as person_id, '' as nhs_number, {iso_date('h.DOB')} as date_of_birth,
+                   '' as expected_date_of_birth, h.SEX as gender, coalesce(h.ETHNIC, '') as ethnicity,
+                   case when exists (select 1 from raw.ssda903__uasc u where {_this_night('u')} and u.CHILD = h.CHILD)
+                        then 'Y' else 'N' end as uasc,
+                   '' as postcode, h._source_file, h._row_number as _source_row
+            from raw.ssda903__header h where {_this_night('h')}""",
+    ),
+    Mapping(
+        target=F.CRS_LOOKED_AFTER_EPISODES, reads=(EPISODES,),
+        note="One looked-after episode per 903 episode, identified by child and start date.",
+        select=f"""
+            select e.CHILD || '/' || {iso_date('e.DECOM')} as la_episode_id, e.CHILD as person_id,
+                   {iso_date('e.DECOM')} as start_date, {iso_date('e.DEC')} as end_date,
+                   e.RNE as reason_new_episode, e.LS as legal_status, e.PLACE as placement_type,
+                   coalesce(e.REC, '') as reason_episode_ceased, coalesce(e.PL_POST, '') as placement_postcode,
+                   e._source_file, e._row_number as _source_row
+            from raw.ssda903__episodes e where {_this_night('e')}""",
+    ),
+    Mapping(
+        target=F.CRS_MISSING_EPISODES, reads=(MISSING,),
+        note="Dates only: the 903 records no times, so start and return are read as midnight; "
+             "no team. Every 903 missing episode is of a looked-after child.",
+        select=f"""
+            select m.CHILD || '/' || {iso_date('m.MIS_START')} as episode_id, m.CHILD as person_id,
+                   m.MISSING as missing_type, {iso_date('m.MIS_START')} || ' 00:00' as missing_start,
+                   case when nullif(trim(m.MIS_END), '') is null then ''
+                        else {iso_date('m.MIS_END')} || ' 00:00' end as missing_end,
+                   'Y' as looked_after, 'NOT_RECORDED' as team,
+                   m._source_file, m._row_number as _source_row
+            from raw.ssda903__missing m where {_this_night('m')}""",
+    ),
+    Mapping(
+        target=F.CRS_CARE_LEAVERS, reads=(OC3,),
+        note="OC3 describes care leavers around their 17th to 21st birthdays: under 18 at 31 March is "
+             "relevant, 18 or over former relevant; no eligibility date, personal adviser or pathway plans.",
+        select=f"""
+            select o.CHILD as person_id,
+                   case when age(%(extract_date)s::date, to_date(o.DOB, 'DD/MM/YYYY')) < interval '18 years'
+                        then 'RELEVANT' else 'FORMER_RELEVANT' end as eligibility_category,
+                   '' as eligibility_date, '' as personal_adviser_id, o.IN_TOUCH as in_touch,
+                   o.ACTIV as activity, o.ACCOM as accommodation,
+                   case when o.ACTIV in ('F1', 'P1') then 'Y' else 'N' end as in_education,
+                   o._source_file, o._row_number as _source_row
+            from raw.ssda903__oc3 o where {_this_night('o')}""",
+    ),
+)
+
+
+def collect(folder: Path, landing: Path) -> dict[str, Path]:
+    """The 903 CSVs in the folder; else a 903 XML file there, converted to those CSVs in ``landing``."""
+    found = csv_files_named(folder, FEEDS)
+    if found:
+        return found
+    try:
+        from .ssda903_xml import convert, is_ssda903_xml
+    except ImportError:  # the XML converter is optional at import time
+        return {}
+    for path in sorted(Path(folder).glob("*.xml")) + sorted(Path(folder).glob("*.XML")):
+        if is_ssda903_xml(path):
+            landing.mkdir(parents=True, exist_ok=True)
+            written = convert(path, landing)
+            by_name = {Path(p).name.lower(): Path(p) for p in written.values()}
+            return {f.id: by_name[f.file_name] for f in FEEDS if f.file_name in by_name}
+    return {}
+
+
+SSDA903 = StatutoryReturn(
+    name=SOURCE,
+    title="SSDA903 (children looked after)",
+    description="The DfE's annual return on looked-after children, as CSVs or XML.",
+    feeds=FEEDS,
+    mappings=MAPPINGS,
+    collect=collect,
+)
