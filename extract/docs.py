@@ -280,7 +280,7 @@ def feed_section(feed: F.Feed) -> str:
     lines += ["", "| Column | Type | Required | Codes | Standard | Meaning |", "|---|---|---|---|---|---|"]
     for c in feed.columns:
         codes = _codes(c) if c.type == F.CODE else ("`Y`, `N`" if c.type == F.FLAG else "")
-        lines.append(f"| `{c.name}` | {c.type} | {'yes' if c.required else ''} | {codes} | {c.standard} | "
+        lines.append(f"| `{c.label}` | {c.type} | {'yes' if c.required else ''} | {codes} | {c.standard} | "
                      f"{c.description} |")
     return "\n".join(lines) + "\n"
 
@@ -337,6 +337,16 @@ def render() -> str:
     for source in F.SOURCES:
         sections.append(f"### Source `{source}`\n")
         sections += [feed_section(f) for f in F.FEEDS if f.source == source]
+    from .returns.registry import RETURNS
+
+    sections.append("## Statutory returns\n\nThe returns a council already makes, imported with "
+                    "`safeguarding import-returns` and mapped into the feeds above ([returns.md](returns.md)). "
+                    "Their files arrive in the folder handed over (XML and Excel are converted to these CSVs in "
+                    "`<landing>/<return>/<YYYY-03-31>/`); `date_dmy` is a date written dd/mm/yyyy. In PostgreSQL "
+                    "the columns are these names in lower case.\n")
+    for statutory_return in RETURNS:
+        sections.append(f"### Return `{statutory_return.name}`: {statutory_return.title}\n")
+        sections += [feed_section(f) for f in statutory_return.feeds]
     return intro + "\n".join(sections)
 
 
