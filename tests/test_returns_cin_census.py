@@ -21,7 +21,7 @@ import pytest
 from extract import feeds as F
 from extract.load import RejectedFile, load_file
 from extract.returns.cin_census import CIN_CENSUS, FEEDS, collect, is_cin_census_xml
-from tests.helpers import query
+from helpers import query
 
 DATA = Path(__file__).parent / "data" / "returns" / "cin_census"
 VALID = DATA / "valid" / "CIN_Census_2018.xml"
