@@ -10,7 +10,7 @@
 
 The late-file run marks the data steps as successful (`--mark-success-pattern`): it
 tests the orchestration only. The backfill run marks the two quality gates successful
-(they have their own tests) and runs extract, dbt and publish for real. The backfill runs everything for real.
+(they have their own tests) and runs extract, dbt and publish for real.
 One Airflow home (SQLite metadata) is shared by the whole module.
 """
 
@@ -27,6 +27,7 @@ import threading
 import time
 from datetime import date, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import psycopg2
@@ -49,6 +50,9 @@ RETRIED_FEED = HR_POSTS.id
 RETRIED_SENSOR = f"wait_for_files.{RETRIED_FEED}"
 DATA_STEPS = "^(extract|validate_raw|build_marts|validate_marts|publish)$"
 GATES = "^(validate_raw|validate_marts)$"
+# How long the late-file test waits for each step of its run (about 30 s each here): generous,
+# because a busy CI machine starts Airflow slowly, and still a bound, so a stuck run fails the test.
+LATE_RUN_BOUND_SECONDS = 300
 
 
 class Receivers:
@@ -142,23 +146,51 @@ def logical_for(extract_date: date) -> datetime:
     return datetime.combine(extract_date + timedelta(days=1), datetime.min.time()).replace(hour=2, tzinfo=LONDON)
 
 
-def dags_test(env, dag_id: str, logical: datetime | None, *extra: str) -> subprocess.Popen:
-    command = [_bin("airflow"), "dags", "test", dag_id, *([logical.isoformat()] if logical else []), *extra]
-    return subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+class DagTest:
+    """`airflow dags test` running in the background, its output going to a file.
 
+    Not to a pipe: the late-file test waits on a running run (for an alert) before it
+    reads any output, a pipe holds at most 64 KiB, and a nightly run logs about 100 KB.
+    Once the pipe was full, Airflow blocked writing its log and the run stalled for good
+    (docs/operations.md, "The late-file test's stall").
+    """
 
-def finish(process: subprocess.Popen, timeout: int = 900) -> str:
-    try:
-        output, _ = process.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        output, _ = process.communicate()
-    return output
+    def __init__(self, env, dag_id: str, logical: datetime | None, *extra: str):
+        command = [_bin("airflow"), "dags", "test", dag_id, *([logical.isoformat()] if logical else []), *extra]
+        self.log_path = Path(env["AIRFLOW_HOME"]) / f"dags-test-{dag_id}-{time.time_ns()}.log"
+        with self.log_path.open("w") as log:
+            self.process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, text=True)
+
+    def output(self) -> str:
+        return self.log_path.read_text()
+
+    def stop(self) -> None:
+        """Never leave a run holding the SQLite metadata DB."""
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+    def finish(self, timeout: float) -> str:
+        try:
+            self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.stop()
+            pytest.fail(f"airflow dags test did not finish within {timeout:.0f} s; its output ends:\n"
+                        + self.output()[-5000:])
+        return self.output()
 
 
 def metadata(env, sql: str, *params):
     with sqlite3.connect(env["_METADATA_DB"]) as conn:
         return conn.execute(sql, params).fetchall()
+
+
+def task_states(env, night: date) -> dict[str, tuple[str, int]]:
+    """(state, try number) of each task of the nightly run for that night."""
+    return {task: (state, tries) for task, state, tries in metadata(
+        env, "select task_id, state, try_number from task_instance where run_id in "
+             "(select run_id from dag_run where dag_id = ? and logical_date like ?)",
+        NIGHTLY, logical_for(night).date().isoformat() + "%")}
 
 
 def place_file(settings, extract_date: date, feed) -> None:
@@ -175,36 +207,24 @@ def late_night(settings, airflow, receivers):
     for feed in FEEDS:
         if feed.id not in (LATE_FEED, RETRIED_FEED):
             place_file(settings, night, feed)
-    run = dags_test(airflow, NIGHTLY, logical_for(night), "--mark-success-pattern", DATA_STEPS)
+    run = DagTest(airflow, NIGHTLY, logical_for(night), "--mark-success-pattern", DATA_STEPS)
     try:
-        # `airflow dags test` has been seen (1 run in 3 on this machine) to stall with a few
-        # deferrable sensors left "scheduled" and never run. Bound each wait; the tests below
-        # then report the stall as a known failure instead of hanging CI (docs/operations.md).
-        stalled = False
-        deadline = time.monotonic() + 300  # generous: a busy CI machine starts Airflow slowly
+        # The retried feed's file is delivered once its first try has failed (its "retrying" alert).
+        deadline = time.monotonic() + LATE_RUN_BOUND_SECONDS
         while not receivers.alerts(NIGHTLY, logical_for(night).date(), "retrying", task_id=RETRIED_SENSOR):
-            assert run.poll() is None, "the run ended before the sensor failed a first try"
+            if run.process.poll() is not None:
+                pytest.fail("the run ended before the sensor failed a first try; its output ends:\n"
+                            + run.output()[-5000:])
             if time.monotonic() > deadline:
-                stalled = True
-                break
+                pytest.fail(f"no 'retrying' alert for {RETRIED_SENSOR} within {LATE_RUN_BOUND_SECONDS} s: "
+                            f"the run is stuck. Task states: "
+                            f"{task_states(airflow, night)}; its output ends:\n" + run.output()[-5000:])
             time.sleep(0.2)
         place_file(settings, night, FEEDS_BY_ID[RETRIED_FEED])
-        try:
-            output, _ = run.communicate(timeout=10 if stalled else 300)
-        except subprocess.TimeoutExpired:
-            run.kill()
-            output, _ = run.communicate()
-            stalled = True
+        output = run.finish(timeout=LATE_RUN_BOUND_SECONDS)
     finally:
-        if run.poll() is None:  # never leave a run holding the SQLite metadata DB
-            run.kill()
-            run.wait()
-    tries = dict((task, (state, tries)) for task, state, tries in metadata(
-        airflow, "select task_id, state, try_number from task_instance where run_id in "
-                 "(select run_id from dag_run where dag_id = ? and logical_date like ?)",
-        NIGHTLY, logical_for(night).date().isoformat() + "%"))
-    if stalled:
-        pytest.xfail("airflow dags test stalled with deferred sensors still scheduled (known local-mode flake)")
+        run.stop()
+    tries = task_states(airflow, night)
     return night, output, tries
 
 
@@ -248,7 +268,7 @@ def backfill(settings, airflow):
     conn.close()
     # The quality gates are marked successful here to keep this test short: they have their own
     # tests (test_quality_*, test_nightly_run). Extract, dbt and publish run for real.
-    output = finish(dags_test(airflow, NIGHTLY, logical_for(night), "--mark-success-pattern", GATES))
+    output = DagTest(airflow, NIGHTLY, logical_for(night), "--mark-success-pattern", GATES).finish(timeout=900)
     return night, output
 
 
@@ -286,7 +306,7 @@ def test_the_bi_reader_reads_the_published_mart_and_not_raw(settings, backfill):
 
 
 def test_the_asset_scheduled_refresh_runs(airflow, backfill, receivers):
-    output = finish(dags_test(airflow, REFRESH, None))
+    output = DagTest(airflow, REFRESH, None).finish(timeout=900)
     states = dict(metadata(airflow, "select task_id, state from task_instance where dag_id = ?", REFRESH))
     assert states == {"refresh_partnership_scorecard": "success", "build_quality_report": "success"}, output[-3000:]
     assert [a for a in receivers.webhook if a["dag_id"] == REFRESH and a["event"] == "succeeded" and a["scope"] == "run"]
