@@ -469,15 +469,25 @@ def quarantine_rows(cur, feed: Feed, batch_id: int, batch_table: sql.Composable,
 # --- the load -------------------------------------------------------------------------------
 
 
-def _record(cur, feed: Feed, extract_date: date, path: Path, sha: str, size: int, status: str,
+def _record(cur, feed: Feed | str, extract_date: date, path: Path, sha: str, size: int, status: str,
             message: str | None = None, encoding: str | None = None) -> int:
+    """A row of raw.load_manifest. ``feed`` is a Feed, or a name for a file no feed could read."""
     cur.execute(
         """insert into raw.load_manifest (feed, extract_date, source_file, file_sha256, file_bytes, status, message,
                                           file_encoding, finished_at)
            values (%s, %s, %s, %s, %s, %s, %s, %s, case when %s <> 'loading' then now() end) returning batch_id""",
-        (feed.id, extract_date, str(path), sha, size, status, message, encoding, status),
+        (feed if isinstance(feed, str) else feed.id, extract_date, str(path), sha, size, status, message, encoding,
+         status),
     )
     return cur.fetchone()[0]
+
+
+def loaded_batch_with(cur, feed: Feed, extract_date: date, sha: str) -> tuple[int, int, int] | None:
+    """(batch id, rows, rows quarantined) of the published batch with this checksum, if any."""
+    cur.execute("select batch_id, rows_loaded, coalesce(rows_quarantined, 0) from raw.load_manifest "
+                "where feed = %s and extract_date = %s and status = 'loaded' and file_sha256 = %s",
+                (feed.id, extract_date, sha))
+    return cur.fetchone()
 
 
 def check_server(cur) -> None:
@@ -507,12 +517,7 @@ def load_file(conn, feed: Feed, path: Path, extract_date: date) -> LoadResult:
     clock.lap("scan")
     sha, size = scan.sha256, scan.size
     with conn.cursor() as cur:
-        cur.execute(
-            "select batch_id, rows_loaded, coalesce(rows_quarantined, 0) from raw.load_manifest "
-            "where feed = %s and extract_date = %s and status = 'loaded' and file_sha256 = %s",
-            (feed.id, extract_date, sha),
-        )
-        already = cur.fetchone()
+        already = loaded_batch_with(cur, feed, extract_date, sha)
         if already:
             _record(cur, feed, extract_date, path, sha, size, "duplicate",
                     f"same content as batch {already[0]}, which is already loaded")

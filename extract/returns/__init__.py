@@ -70,6 +70,11 @@ def collection_date(year: int) -> date:
     return date(year, 3, 31)
 
 
+def this_night(alias: str) -> str:
+    """SQL: the rows of table ``alias`` in the batch being mapped (the collection date)."""
+    return f"{alias}._extract_date = %(extract_date)s::date"
+
+
 def iso_date(column: str) -> str:
     """SQL: a dd/mm/yyyy text column (already checked by the loader) as ISO text, or '' when empty.
 

@@ -61,7 +61,7 @@ from pathlib import Path
 from .. import feeds as F
 from ..feeds import DATE_DMY, NUMBER, TEXT, Column, Feed
 from ..load import RejectedFile
-from . import Mapping, StatutoryReturn, iso_date
+from . import Mapping, StatutoryReturn, iso_date, this_night
 
 log = logging.getLogger(__name__)
 
@@ -507,10 +507,6 @@ def collect(folder: Path, landing: Path) -> dict[str, Path]:
 # on as delivered, for the nightly feed's row checks to quarantine.
 
 
-def _this_year(alias: str) -> str:
-    return f"{alias}._extract_date = %(extract_date)s::date"
-
-
 def _id(alias: str, date_column: str) -> str:
     """The id Annex A lacks: child and date, e.g. C123/2018-03-12 (the form the 903 mapping uses)."""
     return f"{alias}.person_id || '/' || {iso_date(f'{alias}.{date_column}')}"
@@ -627,7 +623,7 @@ PEOPLE_LISTS = (CONTACTS, EARLY_HELP, REFERRALS, ASSESSMENTS, SECTION_47, CHILDR
 
 
 UASC_CHILDREN = " union ".join(  # SQL: the children list 8 or list 9 says are (or were) UASC
-    f"select u.person_id from raw.{feed.id} u where {_this_year('u')} and trim(u.{column}) ~* '{YES}'"
+    f"select u.person_id from raw.{feed.id} u where {this_night('u')} and trim(u.{column}) ~* '{YES}'"
     for feed, column in ((CHILDREN_IN_CARE, "uasc_within_the_last_12_months"), (CARE_LEAVERS, "uasc_or_formerly_uasc")))
 
 
@@ -650,7 +646,7 @@ def _people_mapping(feed: Feed) -> Mapping:
                    {_ethnicity('l.ethnicity')} as ethnicity,
                    case when l.person_id in ({UASC_CHILDREN}) then 'Y' else 'N' end as uasc,
                    '' as postcode, {_lineage('l')}
-            from raw.{feed.id} l where {_this_year('l')}
+            from raw.{feed.id} l where {this_night('l')}
             order by l.person_id, _source_row""",
     )
 
@@ -669,7 +665,7 @@ MAPPINGS: tuple[Mapping, ...] = (
                    {_referral_source('c.contact_source')} as contact_source,
                    '' as decision_at, '' as decision,
                    {iso_date('c.date_of_contact')} || ' 00:00' as updated_at, {_lineage('c')}
-            from raw.{CONTACTS.id} c where {_this_year('c')}""",
+            from raw.{CONTACTS.id} c where {this_night('c')}""",
     ),
     Mapping(
         target=F.CRS_REFERRALS, reads=(REFERRALS,),
@@ -680,7 +676,7 @@ MAPPINGS: tuple[Mapping, ...] = (
                    {iso_date('r.date_of_referral')} as referral_date,
                    {_referral_source('r.referral_source')} as referral_source,
                    {_flag('r.referral_nfa')} as referral_nfa, coalesce(r.allocated_team, '') as team, {_lineage('r')}
-            from raw.{REFERRALS.id} r where {_this_year('r')}""",
+            from raw.{REFERRALS.id} r where {this_night('r')}""",
     ),
     Mapping(
         target=F.CRS_ASSESSMENTS, reads=(ASSESSMENTS,),
@@ -693,7 +689,7 @@ MAPPINGS: tuple[Mapping, ...] = (
                    case when {iso_date('a.date_of_birth')} > {iso_date('a.continuous_assessment_start_date')}
                         then 'Y' else 'N' end as is_pre_birth,
                    coalesce(a.allocated_team, '') as team, {_lineage('a')}
-            from raw.{ASSESSMENTS.id} a where {_this_year('a')}""",
+            from raw.{ASSESSMENTS.id} a where {this_night('a')}""",
     ),
     Mapping(
         target=F.CRS_S47_ENQUIRIES, reads=(SECTION_47,),
@@ -714,7 +710,7 @@ MAPPINGS: tuple[Mapping, ...] = (
                         when trim(s.icpc_deemed_unnecessary) ~* '{YES}'
                         then to_char(%(extract_date)s::date, 'YYYY-MM-DD')
                         else '' end as outcome_date, {_lineage('s')}
-            from raw.{SECTION_47.id} s where {_this_year('s')}""",
+            from raw.{SECTION_47.id} s where {this_night('s')}""",
     ),
     Mapping(
         target=F.CRS_ICPCS, reads=(SECTION_47,),
@@ -725,7 +721,7 @@ MAPPINGS: tuple[Mapping, ...] = (
                    {iso_date('s.date_of_initial_child_protection_conference')} as icpc_date,
                    {_flag('s.icpc_resulted_in_child_protection_plan')} as cp_plan_required, {_lineage('s')}
             from raw.{SECTION_47.id} s
-            where {_this_year('s')} and nullif(trim(s.date_of_initial_child_protection_conference), '') is not null""",
+            where {this_night('s')} and nullif(trim(s.date_of_initial_child_protection_conference), '') is not null""",
     ),
     Mapping(
         target=F.CRS_CIN_EPISODES, reads=(CHILDREN_IN_NEED,),
@@ -737,7 +733,7 @@ MAPPINGS: tuple[Mapping, ...] = (
                        as primary_need,
                    {_code('n.reason_for_closure', extract=_alternatives(F.CIN_CLOSURE_REASONS))} as closure_reason,
                    {_lineage('n')}
-            from raw.{CHILDREN_IN_NEED.id} n where {_this_year('n')}""",
+            from raw.{CHILDREN_IN_NEED.id} n where {this_night('n')}""",
     ),
     Mapping(
         target=F.CRS_CP_PLANS, reads=(CHILD_PROTECTION,),
@@ -748,7 +744,7 @@ MAPPINGS: tuple[Mapping, ...] = (
                    {iso_date('p.child_protection_plan_start_date')} as start_date,
                    {iso_date('p.child_protection_plan_end_date')} as end_date,
                    {_cp_category('p.initial_category_of_abuse')} as initial_category, {_lineage('p')}
-            from raw.{CHILD_PROTECTION.id} p where {_this_year('p')}""",
+            from raw.{CHILD_PROTECTION.id} p where {this_night('p')}""",
     ),
     Mapping(
         target=F.CRS_LOOKED_AFTER_EPISODES, reads=(CHILDREN_IN_CARE,),
@@ -766,7 +762,7 @@ MAPPINGS: tuple[Mapping, ...] = (
                    {_code('e.reason_ceased_to_be_looked_after', extract=_alternatives(F.REASONS_EPISODE_CEASED))}
                        as reason_episode_ceased,
                    coalesce(e.placement_postcode, '') as placement_postcode, {_lineage('e')}
-            from raw.{CHILDREN_IN_CARE.id} e where {_this_year('e')}""",
+            from raw.{CHILDREN_IN_CARE.id} e where {this_night('e')}""",
     ),
     Mapping(
         target=F.CRS_CARE_LEAVERS, reads=(CARE_LEAVERS,),
@@ -782,7 +778,7 @@ MAPPINGS: tuple[Mapping, ...] = (
                    {_accommodation('l.type_of_accommodation', 'l.suitability_of_accommodation')} as accommodation,
                    case when upper(l.activity_status) ~ '\\m(F1|P1)\\M' then 'Y' else 'N' end as in_education,
                    {_lineage('l')}
-            from raw.{CARE_LEAVERS.id} l where {_this_year('l')}""",
+            from raw.{CARE_LEAVERS.id} l where {this_night('l')}""",
     ),
 )
 

@@ -57,7 +57,7 @@ from pathlib import Path
 from .. import feeds as F
 from ..feeds import CODE, DATE, NUMBER, TEXT, Column, Feed
 from ..load import RejectedFile
-from . import Mapping, StatutoryReturn
+from . import Mapping, StatutoryReturn, this_night
 
 SOURCE = "cin_census"
 # The census's boolean codes (the schema's "yesnotype"); the mappings read true/TRUE/1 as yes.
@@ -383,10 +383,6 @@ def collect(folder: Path, landing: Path) -> dict[str, Path]:
 # gives an empty crs__cp_plans batch for its date (a true zero), not a missing one.
 
 
-def _this_night(alias: str) -> str:
-    return f"{alias}._extract_date = %(extract_date)s::date"
-
-
 def _is_true(expression: str) -> str:
     """SQL: the census flag is yes (true, TRUE or 1)."""
     return f"({expression} in ({', '.join(repr(v) for v in CENSUS_TRUE)}))"
@@ -411,11 +407,11 @@ MAPPINGS: tuple[Mapping, ...] = (
                                  when 'F' then '2' when '2' then '2' else nullif(c.Sex, '') end, '') as gender,
                    coalesce(c.Ethnicity, '') as ethnicity,
                    case when exists (select 1 from raw.cin_census__assessments a
-                                     where {_this_night('a')} and a.LAchildID = c.LAchildID
+                                     where {this_night('a')} and a.LAchildID = c.LAchildID
                                        and '{UASC_FACTOR}' = any(string_to_array(a.AssessmentFactors, ' ')))
                         then 'Y' else 'N' end as uasc,
                    '' as postcode, c._source_file, c._row_number as _source_row
-            from raw.cin_census__children c where {_this_night('c')}""",
+            from raw.cin_census__children c where {this_night('c')}""",
     ),
     Mapping(
         target=F.CRS_REFERRALS, reads=(CIN_DETAILS,),
@@ -426,7 +422,7 @@ MAPPINGS: tuple[Mapping, ...] = (
                    d.CINreferralDate as referral_date, d.ReferralSource as referral_source,
                    case when {_is_true('d.ReferralNFA')} then 'Y' else 'N' end as referral_nfa, '' as team,
                    d._source_file, d._row_number as _source_row
-            from raw.cin_census__cin_details d where {_this_night('d')}""",
+            from raw.cin_census__cin_details d where {this_night('d')}""",
     ),
     Mapping(
         target=F.CRS_CIN_EPISODES, reads=(CIN_DETAILS,),
@@ -439,7 +435,7 @@ MAPPINGS: tuple[Mapping, ...] = (
                    coalesce(nullif(d.PrimaryNeedCode, ''), 'N0') as primary_need,
                    coalesce(d.ReasonForClosure, '') as closure_reason,
                    d._source_file, d._row_number as _source_row
-            from raw.cin_census__cin_details d where {_this_night('d')}""",
+            from raw.cin_census__cin_details d where {this_night('d')}""",
     ),
     Mapping(
         target=F.CRS_ASSESSMENTS, reads=(CIN_DETAILS, ASSESSMENTS, CHILDREN),
@@ -454,8 +450,8 @@ MAPPINGS: tuple[Mapping, ...] = (
                         then 'Y' else 'N' end as is_pre_birth,
                    '' as team, a._source_file, a._row_number as _source_row
             from raw.cin_census__assessments a
-            left join raw.cin_census__children c on {_this_night('c')} and c.LAchildID = a.LAchildID
-            where {_this_night('a')}""",
+            left join raw.cin_census__children c on {this_night('c')} and c.LAchildID = a.LAchildID
+            where {this_night('a')}""",
     ),
     Mapping(
         target=F.CRS_S47_ENQUIRIES, reads=(CIN_DETAILS, SECTION47S),
@@ -474,8 +470,8 @@ MAPPINGS: tuple[Mapping, ...] = (
                    s._source_file, s._row_number as _source_row
             from raw.cin_census__section47s s
             left join raw.cin_census__cin_details d
-                   on {_this_night('d')} and d.LAchildID = s.LAchildID and d.CINdetailsID = s.CINdetailsID
-            where {_this_night('s')}""",
+                   on {this_night('d')} and d.LAchildID = s.LAchildID and d.CINdetailsID = s.CINdetailsID
+            where {this_night('s')}""",
     ),
     Mapping(
         target=F.CRS_ICPCS, reads=(CIN_DETAILS, SECTION47S, CP_PLANS),
@@ -488,20 +484,20 @@ MAPPINGS: tuple[Mapping, ...] = (
                        {_referral_id('s')} || '/S' || s.Section47ID as s47_id, s.DateOfInitialCPC as icpc_date,
                        s._source_file, s._row_number
                 from raw.cin_census__section47s s
-                where {_this_night('s')} and nullif(s.DateOfInitialCPC, '') is not null
+                where {this_night('s')} and nullif(s.DateOfInitialCPC, '') is not null
                 union all
                 select d.LAchildID, {_referral_id('d')} || '/ICPC', '', d.DateOfInitialCPC, d._source_file,
                        d._row_number
                 from raw.cin_census__cin_details d
-                where {_this_night('d')} and nullif(d.DateOfInitialCPC, '') is not null
+                where {this_night('d')} and nullif(d.DateOfInitialCPC, '') is not null
                   and not exists (select 1 from raw.cin_census__section47s s
-                                  where {_this_night('s')} and s.LAchildID = d.LAchildID
+                                  where {this_night('s')} and s.LAchildID = d.LAchildID
                                     and s.CINdetailsID = d.CINdetailsID
                                     and s.DateOfInitialCPC = d.DateOfInitialCPC)
             )
             select i.icpc_id, i.LAchildID as person_id, i.s47_id, i.icpc_date,
                    case when exists (select 1 from raw.cin_census__cp_plans p
-                                     where {_this_night('p')} and p.LAchildID = i.LAchildID
+                                     where {this_night('p')} and p.LAchildID = i.LAchildID
                                        and p.CPPstartDate = i.icpc_date)
                         then 'Y' else 'N' end as cp_plan_required,
                    i._source_file, i._row_number as _source_row
@@ -515,17 +511,17 @@ MAPPINGS: tuple[Mapping, ...] = (
             select {_referral_id('p')} || '/P' || p.CPPID as cp_plan_id, p.LAchildID as person_id,
                    coalesce((select {_referral_id('s')} || '/S' || s.Section47ID || '/ICPC'
                              from raw.cin_census__section47s s
-                             where {_this_night('s')} and s.LAchildID = p.LAchildID
+                             where {this_night('s')} and s.LAchildID = p.LAchildID
                                and s.CINdetailsID = p.CINdetailsID and s.DateOfInitialCPC = p.CPPstartDate
                              order by s.Section47ID::int limit 1),
                             (select {_referral_id('d')} || '/ICPC' from raw.cin_census__cin_details d
-                             where {_this_night('d')} and d.LAchildID = p.LAchildID
+                             where {this_night('d')} and d.LAchildID = p.LAchildID
                                and d.CINdetailsID = p.CINdetailsID and d.DateOfInitialCPC = p.CPPstartDate),
                             '') as icpc_id,
                    p.CPPstartDate as start_date, coalesce(p.CPPendDate, '') as end_date,
                    p.InitialCategoryOfAbuse as initial_category,
                    p._source_file, p._row_number as _source_row
-            from raw.cin_census__cp_plans p where {_this_night('p')}""",
+            from raw.cin_census__cp_plans p where {this_night('p')}""",
     ),
 )
 

@@ -36,7 +36,8 @@ from warehouse.settings import Settings
 from ..feeds import FEEDS as NIGHTLY_FEEDS
 from ..feeds import Feed
 from ..generate import landing_folder
-from ..load import LoadResult, RejectedFile, _attach, _fail, _record, file_sha256, load_file, prepare, quarantine_rows
+from ..load import (LoadResult, RejectedFile, _attach, _fail, _record, file_sha256, load_file, loaded_batch_with, prepare,
+                    quarantine_rows)
 from ..nightly import MissingFile
 from . import Mapping, StatutoryReturn, collection_date
 from .registry import RETURNS
@@ -108,8 +109,10 @@ def import_returns(settings: Settings, folder: Path | str, year: int,
 
 
 def map_into_nightly_feeds(conn, returns: tuple[StatutoryReturn, ...], extract_date: date) -> list[LoadResult]:
-    """A batch of each nightly feed that the returns loaded for ``extract_date`` can fill."""
-    _prepare_tables(conn, returns)
+    """A batch of each nightly feed that the returns loaded for ``extract_date`` can fill.
+
+    Needs the raw tables of every feed and return (``_prepare_tables``, done by import_returns).
+    """
     with conn.cursor() as cur:
         cur.execute("select distinct feed from raw.load_manifest where extract_date = %s and status = 'loaded'",
                     (extract_date,))
@@ -145,7 +148,6 @@ def _prepare_tables(conn, returns: tuple[StatutoryReturn, ...]) -> None:
 
 def derive_batch(conn, target: Feed, mappings: list[Mapping], extract_date: date) -> LoadResult:
     """One batch of ``target`` made by the mappings' selects, with the loader's row checks and atomic swap."""
-    prepare(conn, target)
     read = sorted({f.id for m in mappings for f in m.reads})
     description = f"mapped from {', '.join(read)}"
     with conn.cursor() as cur:
@@ -157,10 +159,7 @@ def derive_batch(conn, target: Feed, mappings: list[Mapping], extract_date: date
     fingerprint = hashlib.sha256(json.dumps([[s[0], s[2]] for s in sources] + [m.select for m in mappings])
                                  .encode()).hexdigest()
     with conn.cursor() as cur:
-        cur.execute("select batch_id, rows_loaded, coalesce(rows_quarantined, 0) from raw.load_manifest "
-                    "where feed = %s and extract_date = %s and status = 'loaded' and file_sha256 = %s",
-                    (target.id, extract_date, fingerprint))
-        already = cur.fetchone()
+        already = loaded_batch_with(cur, target, extract_date, fingerprint)
         if already:
             _record(cur, target, extract_date, Path(description), fingerprint, 0, "duplicate",
                     f"same return batches and mapping as batch {already[0]}, which is already loaded")
@@ -223,8 +222,5 @@ def _record_unreadable(conn, statutory_return: StatutoryReturn, extract_date: da
     path = Path(getattr(exc, "path", "") or str(exc).split(":", 1)[0])
     sha, size = (file_sha256(path), path.stat().st_size) if path.is_file() else ("", 0)
     with conn.cursor() as cur:
-        cur.execute("""insert into raw.load_manifest (feed, extract_date, source_file, file_sha256, file_bytes, status,
-                                                      message, finished_at)
-                       values (%s, %s, %s, %s, %s, 'rejected', %s, now())""",
-                    (statutory_return.name, extract_date, str(path), sha, size, str(exc)))
+        _record(cur, statutory_return.name, extract_date, path, sha, size, "rejected", str(exc))
     conn.commit()

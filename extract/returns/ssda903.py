@@ -19,7 +19,7 @@ from pathlib import Path
 
 from .. import feeds as F
 from ..feeds import DATE_DMY, Column, Feed
-from . import Mapping, StatutoryReturn, csv_files_named, iso_date
+from . import Mapping, StatutoryReturn, csv_files_named, iso_date, this_night
 
 SOURCE = "ssda903"
 CHILD = Column("CHILD", "The council's child id (the same id in every 903 table)", standard="SSDA903 CHILD")
@@ -122,10 +122,6 @@ UASC = Feed(
 FEEDS: tuple[Feed, ...] = (HEADER, EPISODES, MISSING, OC3, REVIEWS, UASC)
 
 
-def _this_night(alias: str) -> str:
-    return f"{alias}._extract_date = %(extract_date)s::date"
-
-
 MAPPINGS: tuple[Mapping, ...] = (
     Mapping(
         target=F.CRS_PEOPLE, reads=(HEADER, UASC),
@@ -133,10 +129,10 @@ MAPPINGS: tuple[Mapping, ...] = (
         select=f"""
             select h.CHILD as person_id, '' as nhs_number, {iso_date('h.DOB')} as date_of_birth,
                    '' as expected_date_of_birth, h.SEX as gender, coalesce(h.ETHNIC, '') as ethnicity,
-                   case when exists (select 1 from raw.ssda903__uasc u where {_this_night('u')} and u.CHILD = h.CHILD)
+                   case when exists (select 1 from raw.ssda903__uasc u where {this_night('u')} and u.CHILD = h.CHILD)
                         then 'Y' else 'N' end as uasc,
                    '' as postcode, h._source_file, h._row_number as _source_row
-            from raw.ssda903__header h where {_this_night('h')}""",
+            from raw.ssda903__header h where {this_night('h')}""",
     ),
     Mapping(
         target=F.CRS_LOOKED_AFTER_EPISODES, reads=(EPISODES,),
@@ -147,7 +143,7 @@ MAPPINGS: tuple[Mapping, ...] = (
                    e.RNE as reason_new_episode, e.LS as legal_status, e.PLACE as placement_type,
                    coalesce(e.REC, '') as reason_episode_ceased, coalesce(e.PL_POST, '') as placement_postcode,
                    e._source_file, e._row_number as _source_row
-            from raw.ssda903__episodes e where {_this_night('e')}""",
+            from raw.ssda903__episodes e where {this_night('e')}""",
     ),
     Mapping(
         target=F.CRS_MISSING_EPISODES, reads=(MISSING,),
@@ -160,7 +156,7 @@ MAPPINGS: tuple[Mapping, ...] = (
                         else {iso_date('m.MIS_END')} || ' 00:00' end as missing_end,
                    'Y' as looked_after, 'NOT_RECORDED' as team,
                    m._source_file, m._row_number as _source_row
-            from raw.ssda903__missing m where {_this_night('m')}""",
+            from raw.ssda903__missing m where {this_night('m')}""",
     ),
     Mapping(
         target=F.CRS_CARE_LEAVERS, reads=(OC3,),
@@ -174,7 +170,7 @@ MAPPINGS: tuple[Mapping, ...] = (
                    o.ACTIV as activity, o.ACCOM as accommodation,
                    case when o.ACTIV in ('F1', 'P1') then 'Y' else 'N' end as in_education,
                    o._source_file, o._row_number as _source_row
-            from raw.ssda903__oc3 o where {_this_night('o')}""",
+            from raw.ssda903__oc3 o where {this_night('o')}""",
     ),
 )
 
