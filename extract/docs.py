@@ -139,6 +139,15 @@ query the source again. Feeds not listed arrive as files.
 4. **COPY** into a new table of its own for the batch (`raw.<feed>__batch_<id>`), in the
    file's encoding, with `FREEZE`. Lineage columns are constant defaults and the row number
    comes from a sequence, so there is no per-row work in Python and memory stays flat.
+   A file of 64 MB or more is loaded **in two parts at once** (`LOAD_PARTS`, `PARTS_FROM_BYTES`
+   in extract/load.py), each by a connection of its own, because PostgreSQL runs one COPY on
+   one core: the checksum pass also finds where to cut (a line start outside any quoted
+   field), each part is COPYed into a table whose row numbers start where a whole load's
+   would, and each connection then checks its own part's rows (step 5). The parts become the
+   partitions of the batch table (partitioned by row number) and keys repeated across parts
+   are looked for with one hash join. The result is the same as a whole load, row numbers,
+   quarantine and error messages included (tests/test_extract_parts.py); a file whose quoted
+   fields hold line breaks is loaded whole, as its row numbers cannot be known from its lines.
 5. **Row-level checks in SQL** on the batch table (set-based, one scan plus one aggregate for
    duplicate keys), generated from the declaration: required value empty; not a date (format
    and a real calendar date, via `pg_input_is_valid`), date-time or number; unknown code or

@@ -35,7 +35,9 @@ import csv
 import hashlib
 import logging
 import re
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -184,17 +186,41 @@ class Scan:
     last_line_start: int  # byte offset of the last line
     utf8_error: tuple[int, int, int] | None  # (byte offset, line, offset of that line's start)
     cp1252_error: tuple[int, int, int] | None
+    # Where each part after the first starts, for a file loaded in parts: (byte offset, line number
+    # of the line starting there). Always the start of a line outside any quoted field.
+    part_starts: tuple[tuple[int, int], ...] = ()
 
 
-def scan_file(path: Path) -> Scan:
-    """Checksum, line count and encoding evidence in one streaming pass (1 MB at a time)."""
+def scan_file(path: Path, parts: int = 1) -> Scan:
+    """Checksum, line count and encoding evidence in one streaming pass (1 MB at a time).
+
+    With ``parts`` > 1 it also finds where to cut the file into that many parts of about the
+    same size: at a line break outside any quoted field. A line break is inside a quoted field
+    exactly when an odd number of double quotes precede it in the file (a quote inside a quoted
+    field is written twice), which is how PostgreSQL's COPY splits lines too.
+    """
     digest = hashlib.sha256()
     utf8 = codecs.getincrementaldecoder("utf-8")()
     utf8_error = cp1252_error = None
-    size = lines = last_line_start = 0
+    size = lines = last_line_start = quotes = 0
     last_byte = b""
+    total = Path(path).stat().st_size
+    cut_at = [total * k // parts for k in range(1, parts)]  # a part starts at the first line after each
+    part_starts: list[tuple[int, int]] = []
     with Path(path).open("rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
+            while cut_at and cut_at[0] < size + len(chunk):
+                search = max(0, cut_at[0] - size)
+                while (newline := chunk.find(b"\n", search)) >= 0:
+                    if (quotes + chunk.count(b'"', 0, newline)) % 2 == 0:
+                        part_starts.append((size + newline + 1, lines + chunk.count(b"\n", 0, newline + 1) + 1))
+                        cut_at.pop(0)
+                        break
+                    search = newline + 1
+                else:
+                    cut_at[0] = size + len(chunk)  # no line ends outside quotes in this chunk: try the next
+                    break
+            quotes += chunk.count(b'"')
             digest.update(chunk)
             # Most chunks are plain ASCII: valid in both encodings, so there is nothing to decode
             # unless the last chunk ended inside a multi-byte character (halves this pass on a 1 GB file).
@@ -219,7 +245,11 @@ def scan_file(path: Path) -> Scan:
             utf8.decode(b"", final=True)
         except UnicodeDecodeError:  # the file ends inside a multi-byte character
             utf8_error = (size - 1, lines + 1, last_line_start)
-    return Scan(digest.hexdigest(), size, lines, last_byte == b"\n", last_line_start, utf8_error, cp1252_error)
+    # Every part holds rows: none starts at the end of the file or before the first row's end,
+    # and two cuts on one line make one part.
+    part_starts = list(dict.fromkeys(p for p in part_starts if p[0] < size and p[1] > 2))
+    return Scan(digest.hexdigest(), size, lines, last_byte == b"\n", last_line_start, utf8_error, cp1252_error,
+                tuple(part_starts))
 
 
 def check_file(path: Path, feed: Feed, scan: Scan) -> FileFacts:
@@ -389,6 +419,13 @@ CHECK_SETTINGS = (
 )
 
 
+def _check_settings(cur, parallel: bool = True) -> None:
+    for setting in CHECK_SETTINGS:
+        cur.execute(setting)
+    if not parallel:
+        cur.execute("set local max_parallel_workers_per_gather = 0")
+
+
 def quarantine_rows(cur, feed: Feed, batch_id: int, batch_table: sql.Composable, header: tuple[str, ...],
                     extract_date: date, source_file: str) -> int:
     """Move the batch's bad rows to raw.quarantine, one quarantine row per problem. Returns rows moved.
@@ -397,8 +434,61 @@ def quarantine_rows(cur, feed: Feed, batch_id: int, batch_table: sql.Composable,
     on the hashed keys, for keys delivered twice); only those rows are then explained, so a
     clean batch costs two scans and nothing more.
     """
-    for setting in CHECK_SETTINGS:
-        cur.execute(setting)
+    _check_settings(cur)
+    bad_rows = sql.Identifier("bad_rows")
+    find_bad_rows(cur, feed, batch_table, bad_rows, create_temporary=True)
+    repeated = keys_repeated(cur, feed, batch_table, f"batch_{batch_id}_key")
+    return explain_and_remove(cur, feed, batch_id, batch_table, header, extract_date, source_file, bad_rows,
+                              repeated)
+
+
+def find_bad_rows(cur, feed: Feed, table: sql.Composable, into: sql.Composable,
+                  create_temporary: bool = False) -> int:
+    """Put in table `into` the row number of every row of `table` with a problem (one scan).
+
+    With create_temporary, `into` is created as a temporary table (dropped at commit) by
+    CREATE TABLE AS, which PostgreSQL can run with parallel workers (INSERT ... SELECT it cannot).
+    """
+    problems = row_problems(feed)
+    any_problem = sql.SQL(" or ").join(p for _, p, _ in problems) if problems else sql.SQL("false")
+    query = sql.SQL("select _row_number from raw.{} where {}").format(table, any_problem)
+    if create_temporary:
+        cur.execute(sql.SQL("create temporary table {} on commit drop as ").format(into) + query)
+    else:
+        cur.execute(sql.SQL("insert into {} ").format(into) + query)
+    return cur.rowcount
+
+
+def keys_repeated(cur, feed: Feed, table: sql.Composable, index_name: str) -> bool:
+    """False when no key of `table` is delivered twice; True when one may be (then check exactly).
+
+    Builds a unique index on a 64-bit hash of each key column (parallel where the server
+    allows). Equal keys have equal hashes, so if that index builds, no key is repeated. Sorting
+    8-byte integers costs half of sorting the key text (1 GB file: 11 s against 23 s). When it
+    fails, either a key is repeated or two different keys share a hash (about one chance in
+    200,000 for 13 million keys): the exact check in explain_and_remove settles which.
+    """
+    cur.execute("savepoint unique_keys")
+    try:
+        cur.execute(sql.SQL("create unique index {} on raw.{} ({})").format(
+            sql.Identifier(index_name), table, _key_hashes(feed)))
+        cur.execute(sql.SQL("drop index raw.{}").format(sql.Identifier(index_name)))
+        cur.execute("release savepoint unique_keys")
+        return False
+    except psycopg2.errors.UniqueViolation:
+        cur.execute("rollback to savepoint unique_keys")
+        return True
+
+
+def _key_hashes(feed: Feed) -> sql.Composable:
+    return sql.SQL(", ").join(sql.SQL('hashtextextended({} collate "C", 0)').format(sql.Identifier(k))
+                              for k in feed.key)
+
+
+def explain_and_remove(cur, feed: Feed, batch_id: int, batch_table: sql.Composable, header: tuple[str, ...],
+                       extract_date: date, source_file: str, bad_rows: sql.Composable, repeated: bool) -> int:
+    """Quarantine the rows listed in `bad_rows` (each problem explained) and, when `repeated`, the
+    later deliveries of any repeated key (the first row loads); remove them from the batch."""
     problems = row_problems(feed)
     original_line = sql.SQL(" || ',' || ").join(_csv_field(c) for c in header)
     common = sql.SQL("{batch}, {feed}, {date}, {file}").format(
@@ -406,48 +496,25 @@ def quarantine_rows(cur, feed: Feed, batch_id: int, batch_table: sql.Composable,
         file=sql.Literal(source_file))
     target = sql.SQL("insert into raw.quarantine (batch_id, feed, extract_date, source_file, row_number, "
                      "line_number, column_name, reason, original_line) ")
-    found = 0
-    if problems:
-        any_problem = sql.SQL(" or ").join(p for _, p, _ in problems)
-        cur.execute(sql.SQL("create temporary table bad_rows on commit drop as "
-                            "select _row_number from raw.{} where {}").format(batch_table, any_problem))
-        found += cur.rowcount
-        if cur.rowcount:
-            per_problem = sql.SQL(", ").join(
-                sql.SQL("({}, case when {} then {} end)").format(sql.Literal(name), cond, reason)
-                for name, cond, reason in problems)
-            cur.execute(target + sql.SQL("""
-                select {common}, b._row_number, b._row_number + 1, p.column_name, p.reason, {line}
-                from raw.{batch} b join bad_rows using (_row_number)
-                cross join lateral (values {per_problem}) as p(column_name, reason)
-                where p.reason is not null""").format(
-                common=common, line=original_line, batch=batch_table, per_problem=per_problem))
-    # A key delivered twice in one file: the first row loads, later ones are quarantined. The fast
-    # path builds a unique index on a 64-bit hash of each key column (parallel where the server
-    # allows). Equal keys have equal hashes, so if that index builds, no key is repeated. Sorting
-    # 8-byte integers costs half of sorting the key text (1 GB file: 11 s against 23 s).
-    # When it fails, either a key is repeated or two different keys share a hash (about one
-    # chance in 200,000 for 13 million keys): the exact check below, on the keys themselves,
-    # finds the repeats, if any, and explains them.
-    keys = sql.SQL(", ").join(sql.Identifier(k) for k in feed.key)
-    key_hashes = sql.SQL(", ").join(sql.SQL('hashtextextended({} collate "C", 0)').format(sql.Identifier(k))
-                                    for k in feed.key)
-    cur.execute("savepoint unique_keys")
-    try:
-        cur.execute(sql.SQL("create unique index {} on raw.{} ({})").format(
-            sql.Identifier(f"batch_{batch_id}_key"), batch_table, key_hashes))
-        cur.execute(sql.SQL("drop index raw.{}").format(sql.Identifier(f"batch_{batch_id}_key")))
-        cur.execute("release savepoint unique_keys")
-        repeated = False
-    except psycopg2.errors.UniqueViolation:
-        cur.execute("rollback to savepoint unique_keys")
-        repeated = True
+    cur.execute(sql.SQL("select exists (select 1 from {})").format(bad_rows))
+    found = cur.fetchone()[0]
+    if found:
+        per_problem = sql.SQL(", ").join(
+            sql.SQL("({}, case when {} then {} end)").format(sql.Literal(name), cond, reason)
+            for name, cond, reason in problems)
+        cur.execute(target + sql.SQL("""
+            select {common}, b._row_number, b._row_number + 1, p.column_name, p.reason, {line}
+            from raw.{batch} b join {bad_rows} using (_row_number)
+            cross join lateral (values {per_problem}) as p(column_name, reason)
+            where p.reason is not null""").format(
+            common=common, line=original_line, batch=batch_table, bad_rows=bad_rows, per_problem=per_problem))
     if repeated:
+        keys = sql.SQL(", ").join(sql.Identifier(k) for k in feed.key)
         cur.execute(sql.SQL("analyze raw.{}").format(batch_table))
         cur.execute(sql.SQL("create temporary table duplicate_keys on commit drop as "
                             "select {keys}, min(_row_number) as first_row from raw.{batch} "
                             "group by {keys} having count(*) > 1").format(keys=keys, batch=batch_table))
-        found += cur.rowcount
+        found = found or cur.rowcount > 0
         key_text = sql.SQL(" || ', ' || ").join(
             sql.SQL("{} || '=' || coalesce({}, '')").format(sql.Literal(feed.column(k).label), sql.Identifier(k))
             for k in feed.key)
@@ -508,12 +575,25 @@ def prepare(conn, feed: Feed) -> None:
     conn.commit()
 
 
-def load_file(conn, feed: Feed, path: Path, extract_date: date) -> LoadResult:
-    """Load one delivered file as the batch for (feed, extract_date). See the module docstring."""
+# A file this big or bigger is loaded in parts, each by a connection of its own at the same
+# time: PostgreSQL runs one COPY on one core, so a big file's COPY and its row checks would
+# otherwise leave the other cores idle (docs/feeds.md, "Benchmark"). Smaller files gain little.
+PARTS_FROM_BYTES = 64 << 20
+LOAD_PARTS = 2
+
+
+def load_file(conn, feed: Feed, path: Path, extract_date: date, parts: int | None = None) -> LoadResult:
+    """Load one delivered file as the batch for (feed, extract_date). See the module docstring.
+
+    ``parts``: load the file in that many parts at once (default: LOAD_PARTS for a file of
+    PARTS_FROM_BYTES or more, else one). The result is the same either way.
+    """
     path = Path(path)
     clock = _Clock()
     prepare(conn, feed)
-    scan = scan_file(path)
+    if parts is None:
+        parts = LOAD_PARTS if path.stat().st_size >= PARTS_FROM_BYTES else 1
+    scan = scan_file(path, parts)
     clock.lap("scan")
     sha, size = scan.sha256, scan.size
     with conn.cursor() as cur:
@@ -537,40 +617,116 @@ def load_file(conn, feed: Feed, path: Path, extract_date: date) -> LoadResult:
 
     batch_name = f"{feed.id}__batch_{batch_id}"
     batch_table = sql.Identifier(batch_name)
-    row_sequence = sql.Identifier(f"{batch_name}__rows")
+    loaded = None
+    if scan.part_starts:
+        loaded = _load_in_parts(conn, feed, path, extract_date, facts, batch_id, batch_name, scan, clock)
+    if loaded is None:  # one part (or the parts did not line up: see _load_in_parts)
+        loaded = _load_whole(conn, feed, path, extract_date, facts, batch_id, batch_name, clock)
+    copied, quarantined = loaded
+
+    rows = copied - quarantined
+    try:
+        _attach(conn, feed, extract_date, batch_id, batch_table, rows, quarantined)
+    except BaseException as exc:
+        conn.rollback()
+        _fail(conn, batch_id, batch_name, "failed", f"could not publish the batch: {exc}".strip())
+        raise
+    clock.lap("publish")
+    if quarantined:
+        log.warning("%s: %s row(s) quarantined (see raw.quarantine, batch %s)", path, quarantined, batch_id)
+    log.info("%s: loaded %s rows as batch %s of %s for %s (%s)", path, rows, batch_id, feed.id, extract_date,
+             ", ".join(f"{k} {v:.1f} s" for k, v in clock.laps.items()))
+    return LoadResult(feed.id, extract_date, str(path), "loaded", batch_id, rows, quarantined, clock.laps)
+
+
+def _batch_columns(feed: Feed, extract_date: date, first_row: int = 1, next_part_row: int | None = None,
+                   row_sequence: str | None = None) -> sql.Composable:
+    """Columns of a batch table (or of one part of it): the file's, the extract date, the row number."""
+    columns = [sql.SQL("{} text").format(sql.Identifier(c)) for c in feed.column_names]
+    columns.append(sql.SQL("_extract_date date not null default {}").format(sql.Literal(extract_date)))
+    row_number = sql.SQL("_row_number bigint not null")
+    if row_sequence:
+        row_number += sql.SQL(" default nextval({})").format(sql.Literal(f"raw.{row_sequence}"))
+    columns.append(row_number)
+    # Lets ATTACH PARTITION skip scanning the batch to prove it belongs to the extract date.
+    columns.append(sql.SQL("constraint of_this_extract_date check (_extract_date = {})").format(
+        sql.Literal(extract_date)))
+    if next_part_row is not None or first_row > 1:
+        # A part's rows: its row numbers, computed from line numbers, must be the ones a whole load
+        # gives. They are not if a quoted field holds a line break (then the part is refused here
+        # and the file loaded whole); the bounds also let ATTACH skip its scan.
+        bounds = sql.SQL("_row_number >= {}").format(sql.Literal(first_row))
+        if next_part_row is not None:
+            bounds += sql.SQL(" and _row_number < {}").format(sql.Literal(next_part_row))
+        columns.append(sql.SQL("constraint rows_of_this_part check ({})").format(bounds))
+    return sql.SQL(", ").join(columns)
+
+
+def _copy_into(cur, conn, feed: Feed, path: Path, facts: FileFacts, table: str, row_sequence: str,
+               first_row: int, extract_date: date, batch_id: int, loaded_at: datetime, columns: sql.Composable,
+               start: int = 0, end: int | None = None, header: bool = True) -> int:
+    """Create `table` and COPY the file (or bytes start..end of it) into it. Returns rows copied."""
+    # Only the file's columns, the extract date (the partition key) and the row number are
+    # written row by row. Row 1 is the first data row, on line 2 of the file. A sequence rather
+    # than an identity column, because a partition may not have an identity column.
+    cur.execute(sql.SQL("create sequence raw.{} start {} cache 10000").format(
+        sql.Identifier(row_sequence), sql.Literal(first_row)))
+    cur.execute(sql.SQL("create table raw.{} ({})").format(sql.Identifier(table), columns))
+    # FREEZE: the table was created in this transaction, so its rows need no later vacuum freeze.
+    copy = sql.SQL("copy raw.{} ({}) from stdin with (format csv, header {}, encoding {}, freeze true)").format(
+        sql.Identifier(table), sql.SQL(", ").join(sql.Identifier(c) for c in facts.header),
+        sql.SQL("true" if header else "false"), sql.Literal(facts.encoding))
+    with path.open("rb") as fh:
+        fh.seek(start)
+        cur.copy_expert(copy.as_string(conn), _ByteRange(fh, end), size=1 << 20)
+    copied = cur.rowcount
+    cur.execute(sql.SQL("alter table raw.{} alter column _row_number drop default").format(sql.Identifier(table)))
+    cur.execute(sql.SQL("drop sequence raw.{}").format(sql.Identifier(row_sequence)))
+    # The rest of the lineage is the same for every row of the batch. Added after COPY with a
+    # constant default, PostgreSQL keeps the value once in the catalogue (a "fast default")
+    # instead of in every row, yet every row reads it: the row carries its lineage for free.
+    # (Written into each row, it would more than double the bytes COPY writes.)
+    cur.execute(sql.SQL("alter table raw.{} {}").format(sql.Identifier(table), _lineage_columns(
+        feed, path, facts, batch_id, loaded_at)))
+    return copied
+
+
+def _lineage_columns(feed: Feed, path: Path, facts: FileFacts, batch_id: int, loaded_at: datetime) -> sql.Composable:
+    lineage = {"_batch_id": batch_id, "_feed": feed.id, "_source_file": str(path),
+               "_file_sha256": facts.sha256, "_loaded_at": loaded_at}
+    return sql.SQL(", ").join(
+        sql.SQL("add column {} {} not null default {}").format(
+            sql.Identifier(name), sql.SQL(type_), sql.Literal(lineage[name]))
+        for name, type_ in LINEAGE_COLUMNS if name in lineage)
+
+
+class _ByteRange:
+    """A binary file read from where it stands up to byte `end` (None: to the end), for COPY."""
+
+    def __init__(self, fh, end: int | None) -> None:
+        self.fh = fh
+        self.left = None if end is None else end - fh.tell()
+
+    def read(self, size: int = -1) -> bytes:
+        if self.left is None:
+            return self.fh.read(size)
+        if self.left <= 0:
+            return b""
+        data = self.fh.read(self.left if size is None or size < 0 else min(size, self.left))
+        self.left -= len(data)
+        return data
+
+
+def _load_whole(conn, feed: Feed, path: Path, extract_date: date, facts: FileFacts, batch_id: int,
+                batch_name: str, clock: "_Clock") -> tuple[int, int]:
+    """COPY the whole file into the batch table, then check its rows. Returns (copied, quarantined)."""
+    batch_table = sql.Identifier(batch_name)
     try:
         with conn.cursor() as cur:
-            # Only the file's columns, the extract date (the partition key) and the row number are
-            # written row by row. Row 1 is the first data row, on line 2 of the file. A sequence rather
-            # than an identity column, because a partition may not have an identity column.
-            cur.execute(sql.SQL("create sequence raw.{} cache 10000").format(row_sequence))
-            columns = [sql.SQL("{} text").format(sql.Identifier(c)) for c in feed.column_names]
-            columns.append(sql.SQL("_extract_date date not null default {}").format(sql.Literal(extract_date)))
-            columns.append(sql.SQL("_row_number bigint not null default nextval({})").format(
-                sql.Literal(f"raw.{batch_name}__rows")))
-            # Lets ATTACH PARTITION skip scanning the batch to prove it belongs to the extract date.
-            columns.append(sql.SQL("check (_extract_date = {})").format(sql.Literal(extract_date)))
-            cur.execute(sql.SQL("create table raw.{} ({})").format(batch_table, sql.SQL(", ").join(columns)))
-            # FREEZE: the table was created in this transaction, so its rows need no later vacuum freeze.
-            copy = sql.SQL("copy raw.{} ({}) from stdin with (format csv, header true, encoding {}, freeze true)").format(
-                batch_table, sql.SQL(", ").join(sql.Identifier(c) for c in facts.header), sql.Literal(facts.encoding))
-            with path.open("rb") as fh:
-                cur.copy_expert(copy.as_string(conn), fh, size=1 << 20)
-            copied = cur.rowcount
-            clock.lap("copy")
-            cur.execute(sql.SQL("alter table raw.{} alter column _row_number drop default").format(batch_table))
-            cur.execute(sql.SQL("drop sequence raw.{}").format(row_sequence))
-            # The rest of the lineage is the same for every row of the batch. Added after COPY with a
-            # constant default, PostgreSQL keeps the value once in the catalogue (a "fast default")
-            # instead of in every row, yet every row reads it: the row carries its lineage for free.
-            # (Written into each row, it would more than double the bytes COPY writes.)
-            lineage = {"_batch_id": batch_id, "_feed": feed.id, "_source_file": str(path),
-                       "_file_sha256": facts.sha256, "_loaded_at": datetime.now(timezone.utc)}
-            cur.execute(sql.SQL("alter table raw.{} {}").format(batch_table, sql.SQL(", ").join(
-                sql.SQL("add column {} {} not null default {}").format(
-                    sql.Identifier(name), sql.SQL(type_), sql.Literal(lineage[name]))
-                for name, type_ in LINEAGE_COLUMNS if name in lineage)))
+            copied = _copy_into(cur, conn, feed, path, facts, batch_name, f"{batch_name}__rows", 1, extract_date,
+                                batch_id, datetime.now(timezone.utc), _batch_columns(feed, extract_date, row_sequence=f"{batch_name}__rows"))
         conn.commit()  # the batch table is committed but attached to nothing: no reader sees it
+        clock.lap("copy")
     except psycopg2.Error as exc:
         conn.rollback()
         message = f"{path}: {_describe_copy_error(exc)}"
@@ -589,20 +745,180 @@ def load_file(conn, feed: Feed, path: Path, extract_date: date) -> LoadResult:
         conn.rollback()
         _fail(conn, batch_id, batch_name, "failed", f"row checks failed: {exc}".strip())
         raise
+    return copied, quarantined
 
-    rows = copied - quarantined
+
+class _PartFailed(Exception):
+    def __init__(self, index: int, error: BaseException) -> None:
+        super().__init__(str(error))
+        self.index, self.error = index, error
+
+
+def _load_in_parts(conn, feed: Feed, path: Path, extract_date: date, facts: FileFacts, batch_id: int,
+                   batch_name: str, scan: Scan, clock: "_Clock") -> tuple[int, int] | None:
+    """Load the file in parts at once, one connection each; None when it must be loaded whole.
+
+    Part k is the bytes from its start (a line start outside quotes, found by scan_file) to the
+    next part's, COPYed into a table of its own whose row numbers start where a whole load's
+    would (row = line - 1). Each connection then checks its own part's values, and, once every
+    part is in, one share of the keys across all parts for repeats. The parts become the
+    partitions of the batch table (partitioned by row number), and bad rows are explained and
+    removed as in a whole load. A quoted field holding a line break shifts the row numbers: the
+    parts' row counts then disagree with their line numbers and the file is loaded whole instead.
+    """
+    starts = [(0, 1)] + list(scan.part_starts)  # (byte offset, line number of the part's first line)
+    first_rows = [1] + [line - 1 for _, line in scan.part_starts]
+    ends = [offset for offset, _ in scan.part_starts] + [None]
+    part_names = [f"{batch_name}__part_{k}" for k in range(len(starts))]
+    bad_rows = f"{batch_name}__bad_rows"
+    loaded_at = datetime.now(timezone.utc)  # one value for the whole batch, every part alike
+    with conn.cursor() as cur:
+        cur.execute(sql.SQL("create unlogged table raw.{} (_row_number bigint)").format(sql.Identifier(bad_rows)))
+    conn.commit()
+
+    def load_part(k: int, part_conn) -> tuple[int, bool]:
+        next_row = first_rows[k + 1] if k + 1 < len(first_rows) else None
+        with part_conn.cursor() as cur:
+            copied = _copy_into(cur, part_conn, feed, path, facts, part_names[k], f"{part_names[k]}__rows",
+                                first_rows[k], extract_date, batch_id, loaded_at,
+                                _batch_columns(feed, extract_date, first_rows[k], next_row, f"{part_names[k]}__rows"),
+                                start=starts[k][0], end=ends[k], header=k == 0)
+        part_conn.commit()
+        with part_conn.cursor() as cur:
+            _check_settings(cur, parallel=False)  # each part has a core of its own already
+            find_bad_rows(cur, feed, sql.Identifier(part_names[k]), sql.SQL("raw.{}").format(sql.Identifier(bad_rows)))
+        part_conn.commit()
+        # Keys: once every part is copied, each connection looks for repeats among one share of
+        # the keys (by key hash) across all the parts: the shares are disjoint, so together they
+        # cover every pair of rows, and the work is split evenly with no index written.
+        every_part_copied.wait()
+        with part_conn.cursor() as cur:
+            _check_settings(cur, parallel=False)
+            repeated = _keys_repeated_in_share(cur, feed, part_names, k)
+        part_conn.commit()
+        return copied, repeated
+
+    def run_part(k: int) -> tuple[int, bool]:
+        try:
+            if k == 0:
+                return load_part(0, conn)
+            part_conn = _connect_like(conn)
+            try:
+                return load_part(k, part_conn)
+            finally:
+                part_conn.close()
+        except BaseException as exc:
+            every_part_copied.abort()  # the other parts stop waiting
+            if k == 0:
+                conn.rollback()
+            raise _PartFailed(k, exc) from exc
+
+    every_part_copied = threading.Barrier(len(starts))
+    failures: list[_PartFailed] = []
+    results: dict[int, tuple[int, bool]] = {}
     try:
-        _attach(conn, feed, extract_date, batch_id, batch_table, rows, quarantined)
+        with ThreadPoolExecutor(max_workers=len(starts) - 1) as pool:
+            others = {pool.submit(run_part, k): k for k in range(1, len(starts))}
+            try:
+                results[0] = run_part(0)
+            except _PartFailed as exc:
+                failures.append(exc)
+            for future in others:
+                try:
+                    results[others[future]] = future.result()
+                except _PartFailed as exc:
+                    failures.append(exc)
+    except BaseException as exc:  # interrupted (a killed task): leave nothing half-made behind
+        conn.rollback()
+        _fail(conn, batch_id, batch_name, "failed", f"interrupted while loading: {exc!r}")
+        raise
+    clock.lap("copy")
+    misaligned = any(isinstance(f.error, psycopg2.Error) and f.error.diag.constraint_name == "rows_of_this_part"
+                     for f in failures)
+    if not failures:
+        copied_before = 0
+        for k in range(len(starts)):
+            misaligned = misaligned or first_rows[k] != copied_before + 1
+            copied_before += results[k][0]
+    if misaligned:
+        log.info("%s: a quoted field holds a line break; loading the file whole instead of in parts", path)
+        _drop_batch_tables(conn, batch_name)
+        return None
+    if failures:
+        # A part that only stopped waiting for a failed one is not the cause.
+        first = min(failures, key=lambda f: (isinstance(f.error, threading.BrokenBarrierError), f.index))
+        if isinstance(first.error, psycopg2.Error):
+            # COPY numbers the lines of what it was given: a later part's line 1 is the part's first line.
+            message = f"{path}: {_describe_copy_error(first.error, starts[first.index][1] - 1 if first.index else 0)}"
+            _fail(conn, batch_id, batch_name, "rejected", message)
+            raise RejectedFile(message) from None
+        _fail(conn, batch_id, batch_name, "failed", f"loading failed: {first.error!r}")
+        raise first.error
+
+    batch_table = sql.Identifier(batch_name)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(sql.SQL("create table raw.{} ({}) partition by range (_row_number)").format(
+                batch_table, _batch_columns(feed, extract_date)))
+            cur.execute(sql.SQL("alter table raw.{} {}").format(batch_table, _lineage_columns(
+                feed, path, facts, batch_id, loaded_at)))
+            for k, name in enumerate(part_names):
+                upper = sql.Literal(first_rows[k + 1]) if k + 1 < len(first_rows) else sql.SQL("maxvalue")
+                cur.execute(sql.SQL("alter table raw.{} attach partition raw.{} for values from ({}) to ({})").format(
+                    batch_table, sql.Identifier(name), sql.Literal(first_rows[k]), upper))
+            _check_settings(cur)
+            repeated = any(r for _, r in results.values())
+            quarantined = explain_and_remove(cur, feed, batch_id, batch_table, facts.header, extract_date, str(path),
+                                             sql.SQL("raw.{}").format(sql.Identifier(bad_rows)), repeated)
+            cur.execute(sql.SQL("drop table raw.{}").format(sql.Identifier(bad_rows)))
+        conn.commit()
+        clock.lap("row_checks")
     except BaseException as exc:
         conn.rollback()
-        _fail(conn, batch_id, batch_name, "failed", f"could not publish the batch: {exc}".strip())
+        _fail(conn, batch_id, batch_name, "failed", f"row checks failed: {exc}".strip())
         raise
-    clock.lap("publish")
-    if quarantined:
-        log.warning("%s: %s row(s) quarantined (see raw.quarantine, batch %s)", path, quarantined, batch_id)
-    log.info("%s: loaded %s rows as batch %s of %s for %s (%s)", path, rows, batch_id, feed.id, extract_date,
-             ", ".join(f"{k} {v:.1f} s" for k, v in clock.laps.items()))
-    return LoadResult(feed.id, extract_date, str(path), "loaded", batch_id, rows, quarantined, clock.laps)
+    return sum(copied for copied, _ in results.values()), quarantined
+
+
+def _keys_repeated_in_share(cur, feed: Feed, part_names: list[str], share: int) -> bool:
+    """True when a key may be repeated among the rows, in any part, whose key hash falls in `share`.
+
+    Equal keys have equal hashes, so they fall in the same share; a share with as many distinct
+    key hashes as rows has no repeated key (False). True means a key is repeated or two keys
+    share a 64-bit hash: the exact check in explain_and_remove settles which.
+    """
+    hashes = [sql.SQL('hashtextextended({} collate "C", 0)').format(sql.Identifier(k)) for k in feed.key]
+    key_hash = hashes[0] if len(hashes) == 1 else sql.SQL("row({})").format(sql.SQL(", ").join(hashes))
+    spread = sql.SQL(" # ").join(hashes)  # one 64-bit number per key, to deal the keys out evenly
+    rows = sql.SQL(" union all ").join(
+        sql.SQL("select {key_hash} as key_hash from raw.{part} where abs(mod({spread}, {shares})) = {share}").format(
+            key_hash=key_hash, part=sql.Identifier(name), spread=spread, shares=sql.Literal(len(part_names)),
+            share=sql.Literal(share))
+        for name in part_names)
+    cur.execute(sql.SQL("select count(*) - count(distinct key_hash) from ({}) as share").format(rows))
+    return cur.fetchone()[0] > 0
+
+
+def _connect_like(conn):
+    """A second connection to the same database as the same user."""
+    params = {k: v for k, v in conn.info.dsn_parameters.items() if v}
+    if conn.info.password:
+        params["password"] = conn.info.password
+    return psycopg2.connect(**params)
+
+
+def _drop_batch_tables(conn, batch_name: str) -> None:
+    """Drop the batch table and everything made for it (its parts, their sequences, the bad-row list)."""
+    conn.rollback()
+    with conn.cursor() as cur:
+        cur.execute(sql.SQL("drop table if exists raw.{} cascade").format(sql.Identifier(batch_name)))
+        cur.execute("select c.relname, c.relkind from pg_class c where c.relnamespace = 'raw'::regnamespace "
+                    "and starts_with(c.relname, %s) and c.relkind in ('r', 'p', 'S') order by c.relkind",
+                    (f"{batch_name}__",))
+        for name, kind in cur.fetchall():
+            what = "sequence" if kind == "S" else "table"
+            cur.execute(sql.SQL("drop {} if exists raw.{} cascade").format(sql.SQL(what), sql.Identifier(name)))
+    conn.commit()
 
 
 class _Clock:
@@ -621,9 +937,8 @@ def _fail(conn, batch_id: int, batch_name: str, status: str, message: str) -> No
         cur.execute("update raw.load_manifest set status = %s, message = %s, finished_at = now() "
                     "where batch_id = %s", (status, message, batch_id))
         cur.execute("delete from raw.quarantine where batch_id = %s", (batch_id,))
-        cur.execute(sql.SQL("drop table if exists raw.{}").format(sql.Identifier(batch_name)))
-        cur.execute(sql.SQL("drop sequence if exists raw.{}").format(sql.Identifier(f"{batch_name}__rows")))
     conn.commit()
+    _drop_batch_tables(conn, batch_name)
 
 
 def _attach(conn, feed: Feed, extract_date: date, batch_id: int, batch_table, rows: int, quarantined: int) -> None:
@@ -649,8 +964,11 @@ def _attach(conn, feed: Feed, extract_date: date, batch_id: int, batch_table, ro
     conn.commit()
 
 
-def _describe_copy_error(exc: psycopg2.Error) -> str:
-    """PostgreSQL's COPY context ("COPY t, line 7, column team: ...") in our words."""
+def _describe_copy_error(exc: psycopg2.Error, lines_before: int = 0) -> str:
+    """PostgreSQL's COPY context ("COPY t, line 7, column team: ...") in our words.
+
+    `lines_before`: lines of the file before the part COPY was given (0: the whole file).
+    """
     diag = exc.diag
     where = (diag.context or "").split("\n")[0]
     detail = diag.message_primary or str(exc).strip()
@@ -658,6 +976,7 @@ def _describe_copy_error(exc: psycopg2.Error) -> str:
     if where.startswith("COPY "):
         where = where.split(",", 1)[1].strip() if "," in where else where
         where = where.split(":", 1)[0]  # "line 7, column team"; the value after ':' may hold personal data
+        where = re.sub(r"^line (\d+)", lambda m: f"line {int(m.group(1)) + lines_before}", where)
         if "column" not in where:
             named = re.search(r'column "([^"]+)"', detail)
             if named:
