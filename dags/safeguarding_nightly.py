@@ -10,6 +10,7 @@ warehouse.nightly.extract_date_for). Publishing updates the Asset
 ``safeguarding_published_marts``; the ``safeguarding_partnership_refresh`` DAG
 runs on it. Operators' guide (re-run, backfill, alerts): docs/operations.md.
     airflow dags trigger safeguarding_nightly --conf '{"extract_date": "2026-11-01"}'
+    airflow dags trigger safeguarding_nightly --conf '{"full_refresh": true}'   # recompute every memo
 """
 
 from __future__ import annotations
@@ -43,6 +44,11 @@ EXTRACT_DATE = "{{ ti.xcom_pull(task_ids='resolve_extract_date') }}"
             None, type=["null", "string"], format="date",
             description="Extract date to process (YYYY-MM-DD). Empty: the day before the run.",
         ),
+        "full_refresh": Param(
+            False, type="boolean",
+            description="Rebuild with dbt --full-refresh: recompute every memoised rule instead of only the new "
+                        "or changed rows (docs/marts.md, \"Incremental build\").",
+        ),
     },
     tags=["safeguarding", "nightly"],
     doc_md=__doc__,
@@ -58,9 +64,11 @@ def safeguarding_nightly():
         """A task that runs one step of warehouse.nightly for the night's extract date."""
 
         @task(task_id=name, **task_kwargs)
-        def run(extract_date: str):
+        def run(extract_date: str, params: dict | None = None):
             from warehouse.nightly import run_step
 
+            if name == "build_marts":
+                return run_step(name, extract_date, full_refresh=bool((params or {}).get("full_refresh")))
             return run_step(name, extract_date)
 
         return run

@@ -102,7 +102,10 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     _apply_roles(settings)
     _prepare_dbt_manifest(settings)
 
-    returncode = _run_dag(settings, DAG_ID, logical, {"extract_date": extract_date.isoformat()}, "nightly run")
+    conf = {"extract_date": extract_date.isoformat()}
+    if args.full_refresh:  # recompute every memoised rule (docs/marts.md, "Incremental build")
+        conf["full_refresh"] = True
+    returncode = _run_dag(settings, DAG_ID, logical, conf, "nightly run")
     if returncode == 0:
         _summary(settings, time.monotonic() - started)
     return returncode
@@ -238,6 +241,8 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--scale", default="borough", help="generator scale: tiny, borough, region")
     run.add_argument("--seed", type=int, default=20261123)
     run.add_argument("--no-generate", action="store_true", help="use files already in the landing folder")
+    run.add_argument("--full-refresh", action="store_true",
+                     help="dbt --full-refresh: recompute every row instead of only the new or changed ones")
     imp = sub.add_parser("import-returns", help="import a folder of statutory returns (903, CIN census, Annex A) "
                                                 "and publish marts as at 31 March of the year")
     imp.add_argument("folder", help="folder holding the return files")

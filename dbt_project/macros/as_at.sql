@@ -3,8 +3,8 @@
     open plans, unresolved escalations) are aged to this date, never to the wall clock,
     so a rebuild of an old night gives the same figures. -#}
 {% macro extract_as_at(staging_relation) -%}
-    {%- if var('extract_date') -%}
-        '{{ var("extract_date") }}'::date
+    {%- if run_extract_date() -%}
+        '{{ run_extract_date() }}'::date
     {%- else -%}
         (select max(extract_date) from {{ staging_relation }})
     {%- endif -%}

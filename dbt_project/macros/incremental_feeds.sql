@@ -13,8 +13,8 @@
 {% macro latest_version_of_each_key(relation, key_column, updated_at_column='updated_at') -%}
     select distinct on (trim({{ key_column }})) *
     from {{ relation }}
-    {%- if var('extract_date') %}
-    where _extract_date <= '{{ var("extract_date") }}'::date
+    {%- if run_extract_date() %}
+    where _extract_date <= '{{ run_extract_date() }}'::date
     {%- endif %}
     order by trim({{ key_column }}),
              nullif(trim({{ updated_at_column }}), '')::timestamp desc nulls last,

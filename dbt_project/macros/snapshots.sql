@@ -2,8 +2,8 @@
     dbt_valid_to of a row that disappeared from the extract is the night it disappeared and a
     re-run of the same night changes nothing. Without the var, the wall clock (dbt's default). -#}
 {% macro postgres__snapshot_get_time() -%}
-    {%- if var('extract_date') -%}
-        '{{ var("extract_date") }}'::timestamp
+    {%- if run_extract_date() -%}
+        '{{ run_extract_date() }}'::timestamp
     {%- else -%}
         {{ current_timestamp() }}::timestamp without time zone
     {%- endif -%}

@@ -7,8 +7,8 @@
 {#- The batch a staging model reads: the night the run was asked to build
     (var extract_date), or else the latest extract loaded for that feed. -#}
 {% macro current_extract(relation) -%}
-    {%- if var('extract_date') -%}
-        _extract_date = '{{ var("extract_date") }}'::date
+    {%- if run_extract_date() -%}
+        _extract_date = '{{ run_extract_date() }}'::date
     {%- else -%}
         _extract_date = (select max(_extract_date) from {{ relation }})
     {%- endif -%}

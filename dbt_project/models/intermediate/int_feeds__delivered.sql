@@ -38,10 +38,10 @@ feeds as (
 ),
 
 batch_built as (
-    {%- if var('extract_date') %}
+    {%- if run_extract_date() %}
     select feed, extract_date, batch_id, rows_loaded
     from published
-    where extract_date = '{{ var("extract_date") }}'::date
+    where extract_date = '{{ run_extract_date() }}'::date
     {%- else %}
     select distinct on (feed) feed, extract_date, batch_id, rows_loaded
     from published

@@ -41,6 +41,13 @@ joined as (
     from enquiries
     left join first_icpc using (s47_id)
     cross join measurability
+),
+
+-- The working-day rule (macros/timeliness.sql), computed incrementally in the memo model
+-- int_child_protection__icpc_timeliness (macros/incremental_memo.sql)
+timeliness as (
+    {{ memoised_results('int_child_protection__icpc_timeliness', 'joined',
+                        icpc_timeliness_input_columns(), icpc_timeliness_results()) }}
 )
 
 select
@@ -53,14 +60,14 @@ select
     {{ when_measurable('is_icpc_measurable', 's47_outcome') }}  as s47_outcome,
     icpc_date,
     date_trunc('month', icpc_date)::date                        as icpc_month,
-    {{ working_day_deadline('strategy_discussion_date', var('icpc_working_days')) }} as icpc_due_date,
-    {{ working_days_counted('strategy_discussion_date', 'icpc_date') }}              as working_days_to_icpc,
-    case when icpc_date is not null
-         then {{ within_working_days('strategy_discussion_date', 'icpc_date', var('icpc_working_days')) }} end
-                                                                as icpc_within_15_working_days,
+    timeliness.icpc_due_date,
+    timeliness.working_days_to_icpc,
+    timeliness.icpc_within_15_working_days,
     case when is_icpc_measurable
          then case s47_outcome when 'ICPC_HELD' then false when 'CONCLUDED_NO_ICPC' then true end
     end                                                         as never_reached_icpc,
     is_cp_plan_required,
     is_icpc_measurable
 from joined
+left join timeliness
+    on timeliness.input_key = {{ memo_input_key(icpc_timeliness_input_columns(), relation='joined') }}

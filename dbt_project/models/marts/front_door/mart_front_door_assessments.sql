@@ -5,29 +5,39 @@
   Open assessments are outside the denominator; those already past their due date on the
   extract date are flagged overdue.
 -#}
-with assessments as (
-    select * from {{ ref('stg_crs__assessments') }}
+with as_at as (
+    select {{ extract_as_at(ref('stg_crs__assessments')) }} as extract_date
 ),
 
-as_at as (
-    select {{ extract_as_at(ref('stg_crs__assessments')) }} as extract_date
+assessments as (
+    select
+        assessments.*,
+        -- the extract date matters to the timeliness only while the assessment is open
+        case when assessments.authorised_date is null then as_at.extract_date end as open_as_at
+    from {{ ref('stg_crs__assessments') }} as assessments
+    cross join as_at
+),
+
+-- The working-day rules (macros/timeliness.sql), computed incrementally in the memo model
+-- int_front_door__assessment_timeliness (macros/incremental_memo.sql)
+timeliness as (
+    {{ memoised_results('int_front_door__assessment_timeliness', 'assessments',
+                        assessment_timeliness_input_columns(), assessment_timeliness_results()) }}
 )
 
 select
-    {{ pseudonymise('assessment_id', 'assessment') }}  as assessment_key,
-    {{ pseudonymise('person_id', 'person') }}          as person_key,
-    start_date,
-    authorised_date,
-    date_trunc('month', authorised_date)::date         as authorised_month,
-    is_pre_birth,
-    team,
-    {{ working_day_deadline('start_date', var('assessment_working_days')) }} as due_date,
-    {{ working_days_counted('start_date', 'authorised_date') }}             as working_days_to_authorisation,
-    authorised_date is not null                        as in_denominator,
-    case when authorised_date is not null
-         then {{ within_working_days('start_date', 'authorised_date', var('assessment_working_days')) }} end
-                                                       as authorised_within_45_working_days,
-    coalesce(authorised_date is null
-             and {{ working_days_counted('start_date', 'as_at.extract_date') }} > {{ var('assessment_working_days') }},
-             false)                                    as is_open_and_overdue
-from assessments cross join as_at
+    {{ pseudonymise('assessments.assessment_id', 'assessment') }} as assessment_key,
+    {{ pseudonymise('assessments.person_id', 'person') }}      as person_key,
+    assessments.start_date,
+    assessments.authorised_date,
+    date_trunc('month', assessments.authorised_date)::date as authorised_month,
+    assessments.is_pre_birth,
+    assessments.team,
+    timeliness.due_date,
+    timeliness.working_days_to_authorisation,
+    assessments.authorised_date is not null            as in_denominator,
+    timeliness.authorised_within_45_working_days,
+    timeliness.is_open_and_overdue
+from assessments
+left join timeliness
+    on timeliness.input_key = {{ memo_input_key(assessment_timeliness_input_columns(), relation='assessments') }}

@@ -1,3 +1,8 @@
+{#- A table, not a view like the other staging models: finding the latest version of each key
+    sorts every batch delivered so far, and the data tests and marts that read this model would
+    each repeat that sort on a view (docs/marts.md, "Build time"). -#}
+{{ config(materialized='table') }}
+
 {#- Incremental feed: each extract holds only the rows changed since the last one, so the
     current state is the latest version of each key across every batch up to the extract date. -#}
 with source as (

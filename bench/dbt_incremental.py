@@ -1,0 +1,177 @@
+"""How long the nightly dbt build takes as a full refresh, and the next night incrementally.
+
+    SAFEGUARDING_STATE_DIR=/tmp/bench/state SAFEGUARDING_PG_PORT=56101 \
+        python bench/dbt_incremental.py --scale borough --night 2026-11-22 --repeat 3
+
+Generates and loads (with the real loader) two consecutive nights at the scale, then times
+pairs of builds with the nightly build command (warehouse.nightly.NIGHTLY_DBT_BUILD: `dbt build`
+without unit tests), each into a freshly dropped `marts_build` as on a real night (publish
+renames it away):
+
+  (a) a full refresh of the first night       (`dbt build --full-refresh`: every memo row computed)
+  (b) the next night, incremental             (`dbt build`: the memos reuse the first night's results)
+
+--repeat times, then once more with the command before this change (`dbt build --vars
+'{"extract_date": ...}'`: unit tests included, and a full parse of the project, since the var
+differs from the previous build's), to report those savings apart from the incremental gain.
+
+For each build: wall time of the dbt command, dbt's own elapsed time, the node time by kind and
+the memo models' time (run_results.json), and the 1-minute load average before and after
+(os.getloadavg; each build first waits up to 90 s for it to fall below 1.0: another CPU-heavy
+job on the machine makes the figures worthless, and the script says so). Prints each build, the
+minimum and median per kind of build, and writes bench/results/dbt_incremental.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from collections import defaultdict
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+MEMOS = ("int_front_door__assessment_timeliness", "int_child_protection__icpc_timeliness")
+BUSY_LOAD = 1.0  # 1-minute load average above which the machine was not quiet before a build
+
+
+def load_nights(settings, nights: list[date], scale: str) -> None:
+    from extract.generate import generate_night
+    from extract.nightly import load_night
+    from warehouse import db
+    from warehouse.pseudonymisation import install_key
+
+    for night in nights:  # in date order: an incremental feed's delta is what changed since the previous night
+        started = time.monotonic()
+        generate_night(settings.landing_dir, night, scale=scale)
+        load_night(settings, night)  # a night already loaded with the same files is skipped ("duplicate")
+        print(f"generated and loaded {night} ({scale}) in {time.monotonic() - started:.0f} s", flush=True)
+    conn = db.connect(settings)
+    try:
+        install_key(conn, settings)
+    finally:
+        conn.close()
+
+
+def drop_build_schema(settings) -> None:
+    from warehouse import db
+
+    conn = db.connect(settings, autocommit=True)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("drop schema if exists marts_build cascade")
+    finally:
+        conn.close()
+
+
+def wait_for_quiet(max_seconds: float = 90) -> float:
+    """Wait (at most max_seconds) for the 1-minute load average to fall below BUSY_LOAD, so one
+    build's own load does not count against the next; returns the load average then."""
+    deadline = time.monotonic() + max_seconds
+    while os.getloadavg()[0] >= BUSY_LOAD and time.monotonic() < deadline:
+        time.sleep(5)
+    return os.getloadavg()[0]
+
+
+def timed_build(settings, night: date, args: list[str], target: Path, label: str) -> dict:
+    from warehouse.dbt import run_dbt
+
+    drop_build_schema(settings)
+    load_before = wait_for_quiet()
+    started = time.monotonic()
+    returncode = run_dbt(settings, [*args, "--target-path", str(target), "--log-path", str(target / "logs")],
+                         extract_date=night.isoformat(), check=False)
+    wall = time.monotonic() - started
+    load_after = os.getloadavg()[0]
+    results = json.loads((target / "run_results.json").read_text())
+    by_kind: dict[str, float] = defaultdict(float)
+    for node in results["results"]:
+        by_kind[node["unique_id"].split(".")[0]] += node["execution_time"]
+    memo_seconds = sum(n["execution_time"] for n in results["results"] if n["unique_id"].split(".")[-1] in MEMOS)
+    return {
+        "build": label, "night": night.isoformat(), "command": "dbt " + " ".join(args), "ok": returncode == 0,
+        "wall_seconds": round(wall, 1), "dbt_elapsed_seconds": round(results["elapsed_time"], 1),
+        "node_seconds": round(sum(by_kind.values()), 1),
+        "node_seconds_by_kind": {k: round(v, 1) for k, v in sorted(by_kind.items())},
+        "memo_model_seconds": round(memo_seconds, 2), "nodes": len(results["results"]),
+        "load_average_before": round(load_before, 2), "load_average_after": round(load_after, 2),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--scale", default="borough")
+    parser.add_argument("--night", default="2026-11-22", help="the first night; the next night is the day after")
+    parser.add_argument("--skip-load", action="store_true", help="the two nights are already loaded")
+    parser.add_argument("--repeat", type=int, default=3, help="pairs of builds without unit tests")
+    args = parser.parse_args()
+
+    from warehouse.nightly import NIGHTLY_DBT_BUILD
+    from warehouse.settings import load
+
+    settings = load()
+    first = date.fromisoformat(args.night)
+    second = first + timedelta(days=1)
+    if not args.skip_load:
+        load_nights(settings, [first, second], args.scale)
+    target = settings.state_dir / "bench-dbt-incremental"
+    target.mkdir(parents=True, exist_ok=True)
+
+    # The extract date reaches dbt in the environment (warehouse/dbt.py), so dbt's partial-parse
+    # cache in the target folder stays valid from one build to the next, as from night to night.
+    # Parsing is in the wall time, not in dbt's elapsed time.
+
+    # The command before this change: with the unit tests, and the date in --vars (a full parse).
+    def old_command(night: date) -> list[str]:
+        return ["build", "--vars", json.dumps({"extract_date": night.isoformat()})]
+
+    pairs = [(lambda night: NIGHTLY_DBT_BUILD, "")] * args.repeat + [(old_command, ", old command")]
+    results = []
+    for command, suffix in pairs:
+        for night, dbt_args, label in [(first, [*command(first), "--full-refresh"], "full refresh" + suffix),
+                                       (second, command(second), "next night, incremental" + suffix)]:
+            row = timed_build(settings, night, dbt_args, target, label)
+            results.append(row)
+            print(json.dumps(row), flush=True)
+
+    summary = {}
+    for label in dict.fromkeys(r["build"] for r in results):
+        runs = [r for r in results if r["build"] == label and r["ok"]]
+        summary[label] = {measure: {"min": min(r[measure] for r in runs),
+                                    "median": round(statistics.median(r[measure] for r in runs), 2)}
+                          for measure in ("wall_seconds", "dbt_elapsed_seconds", "node_seconds",
+                                          "memo_model_seconds")} | {"runs": len(runs)}
+
+    busy = [r["build"] for r in results if r["load_average_before"] > BUSY_LOAD]
+    out = ROOT / "bench" / "results" / "dbt_incremental.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"measured": datetime.now(timezone.utc).isoformat(timespec="minutes"),
+                               "scale": args.scale, "cpus": os.cpu_count(), "nights": [str(first), str(second)],
+                               "summary": summary, "results": results, "busy_before": busy}, indent=2) + "\n")
+
+    print(f"\n{'build':48} {'night':10} {'ok':3} {'wall s':>7} {'dbt s':>6} {'node s':>7} {'memo s':>7} "
+          f"{'load before/after':>17}")
+    for r in results:
+        print(f"{r['build']:48} {r['night']:10} {'yes' if r['ok'] else 'NO':3} {r['wall_seconds']:>7} "
+              f"{r['dbt_elapsed_seconds']:>6} {r['node_seconds']:>7} {r['memo_model_seconds']:>7} "
+              f"{r['load_average_before']:>8} / {r['load_average_after']:<6}")
+    print(f"\n{'build (min / median of runs)':48} {'wall s':>13} {'dbt s':>13} {'node s':>13} {'memo s':>13}")
+    for label, m in summary.items():
+        cells = " ".join(f"{m[k]['min']:>6} /{m[k]['median']:>6}" for k in
+                         ("wall_seconds", "dbt_elapsed_seconds", "node_seconds", "memo_model_seconds"))
+        print(f"{label + ' (' + str(m['runs']) + ')':48} {cells}")
+    if busy:
+        print(f"\nWARNING: the 1-minute load average was above {BUSY_LOAD} before: {', '.join(busy)}. "
+              "Something else was using the CPU: run again when the machine is quiet.")
+    print(f"\nwrote {out.relative_to(ROOT)}")
+    return 0 if all(r["ok"] for r in results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,43 @@
+{#-
+  The working-day timeliness rules of the front door and child protection marts, as lists of
+  [column, SQL expression] over named input columns. Each rule is written once here and used
+  twice: by its memo model in `intermediate` (which computes it only for new or changed inputs,
+  macros/incremental_memo.sql) and by the mart's dbt unit tests through memoised_results().
+  The counting rules themselves are in macros/working_days.sql.
+-#}
+
+{#- Assessments within var('assessment_working_days') (45) working days. Inputs: start_date,
+    authorised_date, and open_as_at = the extract date while the assessment is open (null once
+    authorised): only an open assessment's "overdue" depends on the date of the extract. -#}
+{% macro assessment_timeliness_input_columns() -%}
+    {{ return(['start_date', 'authorised_date', 'open_as_at']) }}
+{%- endmacro %}
+
+{% macro assessment_timeliness_results() -%}
+    {{ return([
+        ['due_date', working_day_deadline('start_date', var('assessment_working_days'))],
+        ['working_days_to_authorisation', working_days_counted('start_date', 'authorised_date')],
+        ['authorised_within_45_working_days',
+         'case when authorised_date is not null then '
+         ~ within_working_days('start_date', 'authorised_date', var('assessment_working_days')) ~ ' end'],
+        ['is_open_and_overdue',
+         'coalesce(authorised_date is null and '
+         ~ working_days_counted('start_date', 'open_as_at') ~ ' > ' ~ var('assessment_working_days') ~ ', false)'],
+    ]) }}
+{%- endmacro %}
+
+{#- ICPC within var('icpc_working_days') (15) working days of the strategy discussion. Inputs:
+    strategy_discussion_date and the date of the enquiry's first ICPC (null when none). -#}
+{% macro icpc_timeliness_input_columns() -%}
+    {{ return(['strategy_discussion_date', 'icpc_date']) }}
+{%- endmacro %}
+
+{% macro icpc_timeliness_results() -%}
+    {{ return([
+        ['icpc_due_date', working_day_deadline('strategy_discussion_date', var('icpc_working_days'))],
+        ['working_days_to_icpc', working_days_counted('strategy_discussion_date', 'icpc_date')],
+        ['icpc_within_15_working_days',
+         'case when icpc_date is not null then '
+         ~ within_working_days('strategy_discussion_date', 'icpc_date', var('icpc_working_days')) ~ ' end'],
+    ]) }}
+{%- endmacro %}
