@@ -28,7 +28,7 @@ import pytest
 from warehouse import db
 from warehouse.dbt import run_dbt
 
-from helpers import query
+from helpers import drop_database, fresh_database, query
 
 pytestmark = pytest.mark.slow
 
@@ -139,23 +139,14 @@ def change_row(rows: list[dict], key: str, key_value: str, **changes) -> list[di
 def warehouse(settings, tmp_path_factory):
     from warehouse.pseudonymisation import install_key
 
-    admin = db.connect(settings, autocommit=True)
-    with admin.cursor() as cur:
-        cur.execute(f"drop database if exists {DATABASE}")
-        cur.execute(f"create database {DATABASE}")
-    admin.close()
-    mine = dataclasses.replace(settings, connection=dataclasses.replace(settings.connection, dbname=DATABASE),
-                               landing_dir=tmp_path_factory.mktemp("landing"))
+    mine = fresh_database(settings, DATABASE, landing_dir=tmp_path_factory.mktemp("landing"))
     conn = db.connect(mine)
     install_key(conn, mine)
     wh = Warehouse(mine, conn, tmp_path_factory.mktemp("dbt-target"), tmp_path_factory.mktemp("dbt-logs"))
     assert run_dbt(mine, ["seed", "--target-path", str(wh.target), "--log-path", str(wh.logs)], check=False) == 0
     yield wh
     conn.close()
-    admin = db.connect(settings, autocommit=True)
-    with admin.cursor() as cur:
-        cur.execute(f"drop database if exists {DATABASE}")
-    admin.close()
+    drop_database(settings, DATABASE)
 
 
 def deliver(wh: Warehouse, night: date, edits=None) -> dict[str, Path]:

@@ -11,14 +11,13 @@ tests/test_dbt_safeguarding.py and tests/test_dbt_workforce_front_door.py.
 from __future__ import annotations
 
 import csv
-import dataclasses
 import json
 from datetime import date
 from pathlib import Path
 
 import pytest
 
-from helpers import query
+from helpers import drop_database, fresh_database, query
 
 pytestmark = pytest.mark.slow
 
@@ -90,12 +89,7 @@ def built(settings, tmp_path_factory):
     from warehouse.dbt import run_dbt
     from warehouse.pseudonymisation import install_key
 
-    admin = db.connect(settings, autocommit=True)
-    with admin.cursor() as cur:
-        cur.execute(f"drop database if exists {DATABASE}")
-        cur.execute(f"create database {DATABASE}")
-    admin.close()
-    mine = dataclasses.replace(settings, connection=dataclasses.replace(settings.connection, dbname=DATABASE))
+    mine = fresh_database(settings, DATABASE)
     conn = db.connect(mine)
     # Every raw table exists (as after any earlier load; dbt's sources need them): only four get a batch.
     for feed in FEEDS + RETURN_FEEDS:
@@ -115,11 +109,7 @@ def built(settings, tmp_path_factory):
     results = json.loads((target / "run_results.json").read_text())["results"]
     yield {"conn": conn, "settings": mine, "results": results}
     conn.close()
-    admin = db.connect(settings, autocommit=True)
-    with admin.cursor() as cur:
-        # (force): the quality gate's SQLAlchemy pool may still hold this module's sessions.
-        cur.execute(f"drop database if exists {DATABASE} with (force)")
-    admin.close()
+    drop_database(settings, DATABASE)
 
 
 def test_build_and_its_tests_pass_with_only_the_return(built):

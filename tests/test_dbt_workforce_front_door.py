@@ -10,7 +10,6 @@ census validator computes them (pandas CustomBusinessDay, start day = day one).
 from __future__ import annotations
 
 import csv
-import dataclasses
 import json
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -23,7 +22,7 @@ from warehouse import db
 from warehouse.dbt import run_dbt
 from warehouse.settings import DBT_PROJECT_DIR
 
-from helpers import query
+from helpers import drop_database, fresh_database, query
 
 # One dbt build of these marts and their parents: about a minute on two idle cores.
 pytestmark = pytest.mark.slow
@@ -59,13 +58,7 @@ def built(settings, tmp_path_factory):
     from extract.nightly import load_night
     from warehouse.pseudonymisation import install_key
 
-    admin = db.connect(settings, autocommit=True)
-    with admin.cursor() as cur:
-        cur.execute(f"drop database if exists {DATABASE}")
-        cur.execute(f"create database {DATABASE}")
-    admin.close()
-    mine = dataclasses.replace(settings, connection=dataclasses.replace(settings.connection, dbname=DATABASE),
-                               landing_dir=tmp_path_factory.mktemp("landing"))
+    mine = fresh_database(settings, DATABASE, landing_dir=tmp_path_factory.mktemp("landing"))
     night = generate_night(mine.landing_dir, NIGHT, scale="tiny")
     load_night(mine, NIGHT)
     conn = db.connect(mine)
@@ -77,10 +70,7 @@ def built(settings, tmp_path_factory):
     results = json.loads((target / "run_results.json").read_text())["results"]
     yield {"conn": conn, "files": night.files, "results": results}
     conn.close()
-    admin = db.connect(settings, autocommit=True)
-    with admin.cursor() as cur:
-        cur.execute(f"drop database if exists {DATABASE}")
-    admin.close()
+    drop_database(settings, DATABASE)
 
 
 def test_build_succeeds_for_every_model_and_test(built):
