@@ -480,9 +480,13 @@ def keys_repeated(cur, feed: Feed, table: sql.Composable, index_name: str) -> bo
         return True
 
 
+def _key_hash_list(feed: Feed) -> list[sql.Composable]:
+    """A 64-bit hash of each key column (equal keys, equal hashes)."""
+    return [sql.SQL('hashtextextended({} collate "C", 0)').format(sql.Identifier(k)) for k in feed.key]
+
+
 def _key_hashes(feed: Feed) -> sql.Composable:
-    return sql.SQL(", ").join(sql.SQL('hashtextextended({} collate "C", 0)').format(sql.Identifier(k))
-                              for k in feed.key)
+    return sql.SQL(", ").join(_key_hash_list(feed))
 
 
 def explain_and_remove(cur, feed: Feed, batch_id: int, batch_table: sql.Composable, header: tuple[str, ...],
@@ -887,7 +891,7 @@ def _keys_repeated_in_share(cur, feed: Feed, part_names: list[str], share: int) 
     key hashes as rows has no repeated key (False). True means a key is repeated or two keys
     share a 64-bit hash: the exact check in explain_and_remove settles which.
     """
-    hashes = [sql.SQL('hashtextextended({} collate "C", 0)').format(sql.Identifier(k)) for k in feed.key]
+    hashes = _key_hash_list(feed)
     key_hash = hashes[0] if len(hashes) == 1 else sql.SQL("row({})").format(sql.SQL(", ").join(hashes))
     spread = sql.SQL(" # ").join(hashes)  # one 64-bit number per key, to deal the keys out evenly
     rows = sql.SQL(" union all ").join(

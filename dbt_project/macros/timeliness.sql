@@ -13,6 +13,16 @@
     {{ return(['start_date', 'authorised_date', 'open_as_at']) }}
 {%- endmacro %}
 
+{#- The assessments with their rule inputs: every column of stg_crs__assessments plus
+    open_as_at. The memo model and the mart both read this one select, so they compute the
+    same input_key for an assessment. -#}
+{% macro assessments_with_timeliness_inputs() -%}
+    select assessments.*,
+           case when assessments.authorised_date is null then as_at.extract_date end as open_as_at
+    from {{ ref('stg_crs__assessments') }} as assessments
+    cross join (select {{ extract_as_at(ref('stg_crs__assessments')) }} as extract_date) as as_at
+{%- endmacro %}
+
 {% macro assessment_timeliness_results() -%}
     {{ return([
         ['due_date', working_day_deadline('start_date', var('assessment_working_days'))],

@@ -5,17 +5,9 @@
   Open assessments are outside the denominator; those already past their due date on the
   extract date are flagged overdue.
 -#}
-with as_at as (
-    select {{ extract_as_at(ref('stg_crs__assessments')) }} as extract_date
-),
-
-assessments as (
-    select
-        assessments.*,
-        -- the extract date matters to the timeliness only while the assessment is open
-        case when assessments.authorised_date is null then as_at.extract_date end as open_as_at
-    from {{ ref('stg_crs__assessments') }} as assessments
-    cross join as_at
+with assessments as (
+    -- with open_as_at: the extract date matters to the timeliness only while the assessment is open
+    {{ assessments_with_timeliness_inputs() }}
 ),
 
 -- The working-day rules (macros/timeliness.sql), computed incrementally in the memo model
