@@ -37,7 +37,10 @@ bag = DagBag(dag_folder=sys.argv[1])
 heavy = [m for m in ('great_expectations', 'dbt', 'pandas') if m in sys.modules]
 print(json.dumps({"errors": {k: str(v) for k, v in bag.import_errors.items()},
                   "dags": {d: sorted(t.task_id for t in bag.dags[d].tasks) for d in bag.dag_ids},
-                  "heavy": heavy, "seconds": time.perf_counter() - started}))
+                  "heavy": heavy, "seconds": time.perf_counter() - started,
+                  "dbt_task_args": {t.task_id: {a: getattr(t, a, None) for a in ("env", "vars", "exclude", "full_refresh")}
+                                    for d in bag.dag_ids for t in bag.dags[d].tasks if hasattr(t, "base_cmd")}},
+                 default=str))
 """
     env = dict(os.environ) | {
         "AIRFLOW_HOME": str(tmp_path / "airflow-home"),
@@ -121,6 +124,15 @@ def test_cosmos_mode_renders_one_task_per_model_from_the_manifest(settings, tmp_
     assert "install_pseudonymisation_key" in tasks and "build_marts" not in tasks
     assert {f"build_marts.{m}_model_build" for m in models} <= set(tasks)
     assert parsed["heavy"] == []
+    # As the single build task: the night's date in the environment (not --vars, which would cost
+    # each task a full parse), no unit tests, and the DAG's full_refresh param passed on.
+    model_tasks = {task: args for task, args in parsed["dbt_task_args"].items() if task.endswith("_model_build")}
+    assert len(model_tasks) == len(models)
+    for args in model_tasks.values():
+        assert args["env"] == {"SAFEGUARDING_EXTRACT_DATE": "{{ ti.xcom_pull(task_ids='resolve_extract_date') }}"}
+        assert not args["vars"]
+        assert "resource_type:unit_test" in args["exclude"]
+        assert args["full_refresh"] == "{{ params.full_refresh }}"
 
 
 def test_cosmos_mode_without_a_manifest_is_a_clear_import_error(tmp_path):

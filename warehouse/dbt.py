@@ -11,6 +11,10 @@ from pathlib import Path
 from .settings import DBT_PROJECT_DIR, Settings
 
 
+# The environment variable that gives dbt the night's extract date (macros/extract_date.sql).
+EXTRACT_DATE_ENV = "SAFEGUARDING_EXTRACT_DATE"
+
+
 class DbtFailed(RuntimeError):
     pass
 
@@ -28,8 +32,8 @@ def run_dbt(settings: Settings, args: list[str], *, extract_date: str | None = N
     # The night's date reaches the models through the environment, not --vars: a --vars value that
     # differs from the previous run's makes dbt parse the whole project again, every night
     # (macro run_extract_date in dbt_project/macros/extract_date.sql). Empty: each feed's latest extract.
-    env["SAFEGUARDING_EXTRACT_DATE"] = extract_date or ""
-    print(("+ SAFEGUARDING_EXTRACT_DATE=" + extract_date + " " if extract_date else "+ ") + " ".join(command),
+    env[EXTRACT_DATE_ENV] = extract_date or ""
+    print((f"+ {EXTRACT_DATE_ENV}={extract_date} " if extract_date else "+ ") + " ".join(command),
           flush=True)
     result = subprocess.run(command, cwd=DBT_PROJECT_DIR, env=env)
     if check and result.returncode != 0:

@@ -28,7 +28,7 @@ from pathlib import Path
 
 from airflow.sdk import Asset
 
-from .dbt import dbt_executable
+from .dbt import EXTRACT_DATE_ENV, dbt_executable
 from .notify import on_task_failure, on_task_retry
 from .settings import DBT_PROJECT_DIR
 
@@ -99,7 +99,14 @@ def cosmos_dbt_group(group_id: str, extract_date_template: str, manifest_path: P
         execution_config=ExecutionConfig(execution_mode=ExecutionMode.LOCAL,
                                          test_indirect_selection=TestIndirectSelection.CAUTIOUS,
                                          dbt_executable_path=dbt_executable()),
+        # As the single `dbt build` task (warehouse/nightly.py): unit tests are left out of the
+        # nightly (CI runs them all), and the extract date reaches dbt in the environment, not in
+        # --vars, which would differ from night to night and make each task parse the whole
+        # project again instead of reusing dbt's partial-parse cache.
         render_config=RenderConfig(load_method=LoadMode.DBT_MANIFEST, test_behavior=TestBehavior.BUILD,
-                                   should_detach_multiple_parents_tests=True, emit_datasets=False),
-        operator_args={"vars": {"extract_date": extract_date_template}, "install_deps": False},
+                                   should_detach_multiple_parents_tests=True, emit_datasets=False,
+                                   exclude=["resource_type:unit_test"]),
+        operator_args={"env": {EXTRACT_DATE_ENV: extract_date_template}, "install_deps": False,
+                       # the DAG's full_refresh param: recompute every memo (docs/marts.md)
+                       "full_refresh": "{{ params.full_refresh }}"},
     )
