@@ -67,7 +67,8 @@ def safeguarding_returns():
 
     extract_date = resolve_extract_date()
     chain(import_returns(extract_date), step("validate_raw")(extract_date), step("build_marts")(extract_date),
-          step("validate_marts")(extract_date), step("publish", outlets=[PUBLISHED_MARTS])(extract_date))
+          step("validate_marts")(extract_date), step("publish", outlets=[PUBLISHED_MARTS])(extract_date),
+          step("document_marts")(extract_date))
 
 
 safeguarding_returns()

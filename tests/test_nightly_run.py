@@ -5,6 +5,7 @@ here, independently, from the generated CSV files, not read from the pipeline.
 """
 
 import csv
+import json
 import os
 import subprocess
 import sys
@@ -100,6 +101,29 @@ def test_main_job_publishes_the_mart_and_data_docs(settings, first_run, landing,
     assert query(conn, "select count(*) from marts.mart_return_home_interviews where person_key = %s",
                  (person_key,))[0][0] >= 1
     assert settings.data_docs_index.exists()
+
+
+def test_the_run_writes_a_docs_site_that_describes_every_published_mart_column(settings, first_run, conn):
+    """dbt docs generate, in the run: the site names the published marts and describes every
+    column the database has for them (catalog.json), so an analyst never meets an unexplained one."""
+    assert first_run.returncode == 0
+    site = settings.dbt_docs_dir
+    assert (site / "static_index.html").stat().st_size > 100_000  # the one-file site, data inlined
+    manifest = json.loads((site / "manifest.json").read_text())
+    catalog = json.loads((site / "catalog.json").read_text())
+    published = {name for (name,) in query(conn, "select table_name from information_schema.tables "
+                                                 "where table_schema = 'marts'") if name.startswith("mart_")}
+    documented = {node["name"]: (uid, node) for uid, node in manifest["nodes"].items()
+                  if node["resource_type"] == "model" and node["schema"] == "marts"}
+    assert published and published <= set(documented), published - set(documented)
+    undescribed = []
+    for name in published:
+        uid, node = documented[name]
+        columns = catalog["nodes"][uid]["columns"]  # as the database has them, after publication
+        assert columns, f"{name}: no columns in the catalog"
+        undescribed += [f"{name}.{c}" for c in columns
+                        if not node["columns"].get(c, {}).get("description", "").strip()]
+    assert undescribed == []
 
 
 def test_second_run_is_idempotent(settings, first_run, landing, conn):

@@ -48,7 +48,7 @@ LATE_FEED = CRS_MISSING_EPISODES.id
 LATE_SENSOR = f"wait_for_files.{LATE_FEED}"
 RETRIED_FEED = HR_POSTS.id
 RETRIED_SENSOR = f"wait_for_files.{RETRIED_FEED}"
-DATA_STEPS = "^(extract|validate_raw|build_marts|validate_marts|publish)$"
+DATA_STEPS = "^(extract|validate_raw|build_marts|validate_marts|publish|document_marts)$"
 GATES = "^(validate_raw|validate_marts)$"
 # How long the late-file test waits for each step of its run (about 30 s each here): generous,
 # because a busy CI machine starts Airflow slowly, and still a bound, so a stuck run fails the test.

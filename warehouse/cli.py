@@ -194,6 +194,9 @@ def _summary(settings: Settings, seconds: float) -> None:
   Data quality (Great Expectations Data Docs):
     {settings.data_docs_index}
 
+  What every mart and column means (dbt's docs site, one file):
+    {settings.dbt_docs_dir / "static_index.html"}
+
   The Airflow UI on this same setup (then open http://localhost:8080):
     make airflow-ui        # = .venv/bin/safeguarding airflow standalone
 

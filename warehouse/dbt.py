@@ -25,10 +25,11 @@ def dbt_executable() -> str:
     return str(candidate) if candidate.exists() else (shutil.which("dbt") or "dbt")
 
 
-def run_dbt(settings: Settings, args: list[str], *, extract_date: str | None = None, check: bool = True) -> int:
+def run_dbt(settings: Settings, args: list[str], *, extract_date: str | None = None, check: bool = True,
+            extra_env: dict[str, str] | None = None) -> int:
     """Run `dbt <args>` in the project folder; its output streams to our stdout (the task log)."""
     command = [dbt_executable(), *args, "--project-dir", str(DBT_PROJECT_DIR)]
-    env = {**os.environ, **settings.dbt_env(), "DBT_SEND_ANONYMOUS_USAGE_STATS": "False"}
+    env = {**os.environ, **settings.dbt_env(), "DBT_SEND_ANONYMOUS_USAGE_STATS": "False", **(extra_env or {})}
     # The night's date reaches the models through the environment, not --vars: a --vars value that
     # differs from the previous run's makes dbt parse the whole project again, every night
     # (macro run_extract_date in dbt_project/macros/extract_date.sql). Empty: each feed's latest extract.

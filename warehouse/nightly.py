@@ -167,6 +167,25 @@ def publish_marts(extract_date: date, settings: Settings | None = None, run_id: 
     return tables
 
 
+def document_marts(extract_date: date, settings: Settings | None = None) -> str:
+    """dbt's docs site of the published marts: every model, source and column with its
+    description, and the column types from the database (`dbt docs generate --static`: one
+    self-contained page, `static_index.html`, that opens from the file system).
+
+    After publication, so the site describes the marts in `marts`, the schema analysts query
+    (macro generate_schema_name). The project is compiled again (dbt 1.11's `--static` needs the
+    compiled manifest, so `--no-compile` fails); the database is not written. Its own target
+    folder keeps a partial-parse cache of its own: the schema setting differs from the build's,
+    and sharing one cache would make each of them parse the whole project."""
+    settings = settings or load()
+    docs_dir = settings.dbt_docs_dir
+    run_dbt(settings, ["docs", "generate", "--static", "--target-path", str(docs_dir)],
+            extract_date=extract_date.isoformat(), extra_env={"SAFEGUARDING_DOCS_OF_PUBLISHED": "1"})
+    site = docs_dir / "static_index.html"
+    log.info("dbt docs site of the marts published for %s: %s", extract_date, site)
+    return str(site)  # the task's XCom: a Path cannot be serialised, and the task would fail
+
+
 STEPS = {
     "extract": extract,
     "import_returns": import_returns,  # the safeguarding_returns DAG, instead of extract
@@ -175,6 +194,7 @@ STEPS = {
     "build_marts": build_marts,
     "validate_marts": validate_marts,
     "publish": publish_marts,
+    "document_marts": document_marts,
 }
 
 

@@ -104,6 +104,11 @@ class Settings:
         return self.state_dir / "airflow"
 
     @property
+    def dbt_docs_dir(self) -> Path:
+        """dbt's docs site of the published marts, rewritten each night (warehouse/nightly.py)."""
+        return self.state_dir / "reports" / "dbt-docs"
+
+    @property
     def data_docs_index(self) -> Path:
         return GX_PROJECT_DIR / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
 
