@@ -16,7 +16,9 @@ renames it away):
 differs from the previous build's), to report those savings apart from the incremental gain.
 
 For each build: wall time of the dbt command, dbt's own elapsed time, the node time by kind and
-the memo models' time (run_results.json), and the 1-minute load average before and after
+the memo models' time (run_results.json), the CPU time of the dbt process and of the embedded
+PostgreSQL (which of the two bounds the build: dbt's Python runs on one core, whatever its
+threads), and the 1-minute load average before and after
 (os.getloadavg; each build first waits up to 90 s for it to fall below 1.0: another CPU-heavy
 job on the machine makes the figures worthless, and the script says so). Prints each build, the
 minimum and median per kind of build, and writes bench/results/dbt_incremental.json.
@@ -29,6 +31,7 @@ import json
 import os
 import statistics
 import sys
+import resource
 import time
 from collections import defaultdict
 from datetime import date, datetime, timedelta, timezone
@@ -79,15 +82,38 @@ def wait_for_quiet(max_seconds: float = 90) -> float:
     return os.getloadavg()[0]
 
 
+def postgres_cpu_seconds(settings) -> float | None:
+    """CPU seconds used so far by the embedded PostgreSQL: the postmaster, its live processes and
+    the backends it has reaped (cutime/cstime in /proc). None for a server we did not start."""
+    pid_file = settings.pgdata_dir / "postmaster.pid"
+    if not settings.embedded or not pid_file.exists():
+        return None
+    postmaster = int(pid_file.read_text().split()[0])
+    ticks = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the process ended while we looked
+            continue
+        pid = int(stat.parent.name)
+        if pid == postmaster:  # utime, stime, cutime, cstime (proc(5) fields 14 to 17)
+            ticks += sum(int(f) for f in fields[11:15])
+        elif int(fields[1]) == postmaster:  # a live backend or worker: utime, stime
+            ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 def timed_build(settings, night: date, args: list[str], target: Path, label: str) -> dict:
     from warehouse.dbt import run_dbt
 
     drop_build_schema(settings)
     load_before = wait_for_quiet()
+    dbt_cpu_before, pg_cpu_before = _children_cpu_seconds(), postgres_cpu_seconds(settings)
     started = time.monotonic()
     returncode = run_dbt(settings, [*args, "--target-path", str(target), "--log-path", str(target / "logs")],
                          extract_date=night.isoformat(), check=False)
     wall = time.monotonic() - started
+    dbt_cpu, pg_cpu_after = _children_cpu_seconds() - dbt_cpu_before, postgres_cpu_seconds(settings)
     load_after = os.getloadavg()[0]
     results = json.loads((target / "run_results.json").read_text())
     by_kind: dict[str, float] = defaultdict(float)
@@ -100,8 +126,15 @@ def timed_build(settings, night: date, args: list[str], target: Path, label: str
         "node_seconds": round(sum(by_kind.values()), 1),
         "node_seconds_by_kind": {k: round(v, 1) for k, v in sorted(by_kind.items())},
         "memo_model_seconds": round(memo_seconds, 2), "nodes": len(results["results"]),
+        "dbt_cpu_seconds": round(dbt_cpu, 1),
+        "postgres_cpu_seconds": None if pg_cpu_before is None else round(pg_cpu_after - pg_cpu_before, 1),
         "load_average_before": round(load_before, 2), "load_average_after": round(load_after, 2),
     }
+
+
+def _children_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)  # the dbt processes we have waited for
+    return usage.ru_utime + usage.ru_stime
 
 
 def main() -> int:
@@ -146,7 +179,7 @@ def main() -> int:
         summary[label] = {measure: {"min": min(r[measure] for r in runs),
                                     "median": round(statistics.median(r[measure] for r in runs), 2)}
                           for measure in ("wall_seconds", "dbt_elapsed_seconds", "node_seconds",
-                                          "memo_model_seconds")} | {"runs": len(runs)}
+                                          "memo_model_seconds", "dbt_cpu_seconds")} | {"runs": len(runs)}
 
     busy = [r["build"] for r in results if r["load_average_before"] > BUSY_LOAD]
     out = ROOT / "bench" / "results" / "dbt_incremental.json"
@@ -156,10 +189,11 @@ def main() -> int:
                                "summary": summary, "results": results, "busy_before": busy}, indent=2) + "\n")
 
     print(f"\n{'build':48} {'night':10} {'ok':3} {'wall s':>7} {'dbt s':>6} {'node s':>7} {'memo s':>7} "
-          f"{'load before/after':>17}")
+          f"{'dbt CPU s':>9} {'PG CPU s':>8} {'load before/after':>17}")
     for r in results:
         print(f"{r['build']:48} {r['night']:10} {'yes' if r['ok'] else 'NO':3} {r['wall_seconds']:>7} "
               f"{r['dbt_elapsed_seconds']:>6} {r['node_seconds']:>7} {r['memo_model_seconds']:>7} "
+              f"{r['dbt_cpu_seconds']:>9} {str(r['postgres_cpu_seconds']):>8} "
               f"{r['load_average_before']:>8} / {r['load_average_after']:<6}")
     print(f"\n{'build (min / median of runs)':48} {'wall s':>13} {'dbt s':>13} {'node s':>13} {'memo s':>13}")
     for label, m in summary.items():
