@@ -155,7 +155,13 @@ query the source again. Feeds not listed arrive as files.
    flag; duplicate key within the file (the first row loads, later ones are quarantined);
    end before start (`start_end` of the feed). Each problem becomes a row of
    `raw.quarantine` and the row is removed from the batch; the rest loads.
-6. **Publish** in one short transaction: lock the feed's table, drop the partition of a
+6. **Statistics**: `ANALYZE` of the batch (its parts too), before anyone can read it. The
+   night's dbt build reads the batch seconds after the load, before autovacuum would have
+   analyzed it, and without statistics PostgreSQL's planner guesses: a borough night's dbt
+   build took 53 s instead of 10 with autovacuum off, and on the first night of a fresh
+   warehouse `mart_pathway_plans` alone took 27 s instead of under one. It costs well under a
+   second per file.
+7. **Publish** in one short transaction: lock the feed's table, drop the partition of a
    previous batch for the same extract date (a corrected re-delivery: its manifest row
    becomes `replaced`), attach the new batch as the partition for the extract date, mark it
    `loaded`. Readers see the old batch or the new one, never part of either; a failure at any

@@ -945,8 +945,19 @@ def _fail(conn, batch_id: int, batch_name: str, status: str, message: str) -> No
     _drop_batch_tables(conn, batch_name)
 
 
+def _analyze(conn, batch_table) -> None:
+    """Planner statistics for the batch before any reader sees it. Autovacuum analyzes a new table
+    only a while after it is written, and the night's dbt build reads the batch straight after the
+    load: without statistics the planner guesses, and a borough night's build took 53 s instead of
+    10 (with autovacuum off; with it on, whatever part of the build ran before it got there)."""
+    with conn.cursor() as cur:
+        cur.execute(sql.SQL("analyze raw.{}").format(batch_table))  # a parted batch: its parts too
+    conn.commit()
+
+
 def _attach(conn, feed: Feed, extract_date: date, batch_id: int, batch_table, rows: int, quarantined: int) -> None:
     """Replace the (feed, extract date) partition with the new batch, atomically."""
+    _analyze(conn, batch_table)  # before the lock: readers of the feed are not held up meanwhile
     with conn.cursor() as cur:
         parent = sql.Identifier(feed.id)
         cur.execute(sql.SQL("lock table raw.{} in access exclusive mode").format(parent))

@@ -136,6 +136,12 @@ def test_load_is_complete_with_lineage_and_idempotent(conn, tiny):
     # Row numbers point back at the file: row n is line n + 1.
     third = read_rows(path)[2]
     assert query(conn, f"select episode_id from {feed.raw_table} where _row_number = 3")[0][0] == third["episode_id"]
+    # The batch has planner statistics when it is published: the night's dbt build reads it next,
+    # before autovacuum would have analyzed it (extract/load.py, _analyze).
+    batch_table = f"{feed.id}__batch_{first.batch_id}"
+    assert query(conn, "select count(*) from pg_stats where schemaname = 'raw' and tablename = %s", (batch_table,)) \
+        == query(conn, "select count(*) from information_schema.columns where table_schema = 'raw' "
+                       "and table_name = %s", (batch_table,)) != [(0,)]
 
     again = load_file(conn, feed, path, NIGHT)
     assert again.status == "duplicate" and again.batch_id == first.batch_id

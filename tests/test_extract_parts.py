@@ -106,6 +106,10 @@ def test_parts_load_exactly_what_a_whole_load_does(conn, nights, tmp_path):
     # The batch is one partition of the feed's table (itself made of the parts); nothing else is left.
     assert query(conn, "select count(*) from pg_inherits where inhparent = %s::regclass",
                  (f'raw."{FEED.id}__batch_{parts.batch_id}"',)) == [(3,)]
+    # Planner statistics for the batch as a whole and for each part, before it is published.
+    assert query(conn, "select tablename ~ '__part_', inherited, count(*) > 0 from pg_stats where schemaname = 'raw' "
+                       "and tablename like %s group by 1, 2 order by 1, 2", (f"{FEED.id}__batch_{parts.batch_id}%",)
+                 ) == [(False, True, True), (True, False, True)]
     assert sorted(leftovers(conn, parts.batch_id)) == [(f"{FEED.id}__batch_{parts.batch_id}__part_{k}",)
                                                        for k in range(3)]
 
