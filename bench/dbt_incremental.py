@@ -29,9 +29,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import sys
-import resource
 import time
 from collections import defaultdict
 from datetime import date, datetime, timedelta, timezone
@@ -82,6 +82,11 @@ def wait_for_quiet(max_seconds: float = 90) -> float:
     return os.getloadavg()[0]
 
 
+def _children_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)  # the dbt processes we have waited for
+    return usage.ru_utime + usage.ru_stime
+
+
 def postgres_cpu_seconds(settings) -> float | None:
     """CPU seconds used so far by the embedded PostgreSQL: the postmaster, its live processes and
     the backends it has reaped (cutime/cstime in /proc). None for a server we did not start."""
@@ -130,11 +135,6 @@ def timed_build(settings, night: date, args: list[str], target: Path, label: str
         "postgres_cpu_seconds": None if pg_cpu_before is None else round(pg_cpu_after - pg_cpu_before, 1),
         "load_average_before": round(load_before, 2), "load_average_after": round(load_after, 2),
     }
-
-
-def _children_cpu_seconds() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)  # the dbt processes we have waited for
-    return usage.ru_utime + usage.ru_stime
 
 
 def main() -> int:

@@ -139,9 +139,11 @@ def test_load_is_complete_with_lineage_and_idempotent(conn, tiny):
     # The batch has planner statistics when it is published: the night's dbt build reads it next,
     # before autovacuum would have analyzed it (extract/load.py, _analyze).
     batch_table = f"{feed.id}__batch_{first.batch_id}"
-    assert query(conn, "select count(*) from pg_stats where schemaname = 'raw' and tablename = %s", (batch_table,)) \
-        == query(conn, "select count(*) from information_schema.columns where table_schema = 'raw' "
-                       "and table_name = %s", (batch_table,)) != [(0,)]
+    [(columns,)] = query(conn, "select count(*) from information_schema.columns where table_schema = 'raw' "
+                               "and table_name = %s", (batch_table,))
+    [(columns_with_statistics,)] = query(conn, "select count(*) from pg_stats where schemaname = 'raw' "
+                                               "and tablename = %s", (batch_table,))
+    assert columns > 0 and columns_with_statistics == columns
 
     again = load_file(conn, feed, path, NIGHT)
     assert again.status == "duplicate" and again.batch_id == first.batch_id
