@@ -15,3 +15,17 @@
     (dbt_valid_from <= ({{ as_at }})::timestamp
      and coalesce(dbt_valid_to, 'infinity'::timestamp) > ({{ as_at }})::timestamp)
 {%- endmacro %}
+
+{#- Pre-hook of every snapshot (dbt_project.yml). Under `--empty`, dbt's dry run, every ref
+    returns no rows, and a snapshot with hard_deletes: invalidate would then close every open
+    row of its history, as if every child had left the case recording system that night. So a
+    snapshot refuses to run under --empty, before it touches its table; dry runs leave the
+    snapshots out: dbt build --empty --exclude resource_type:snapshot. -#}
+{% macro refuse_snapshot_over_no_rows() -%}
+    {%- if execute and flags.EMPTY -%}
+        {{ exceptions.raise_compiler_error(
+            "Snapshot " ~ this ~ " refused to run under --empty: over no rows it would close every open "
+            ~ "row of its history (hard_deletes: invalidate). Leave the snapshots out of a dry run: "
+            ~ "dbt build --empty --exclude resource_type:snapshot") }}
+    {%- endif -%}
+{%- endmacro %}
