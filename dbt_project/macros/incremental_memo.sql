@@ -69,7 +69,7 @@ rule as (
     select md5('{{ local_md5(results_sql) }}'
         {%- for relation in reference_relations %}
                || (select coalesce(md5(string_agg(reference::text, ',' order by reference::text)), '')
-                   from {{ relation }} as reference)
+                   from (select * from {{ relation }}) as reference)
         {%- endfor %}) as rule_fingerprint
 ),
 

@@ -43,12 +43,12 @@
     {%- set any_of = needs.get('any_of', []) -%}
     (
     {%- if all_of %}
-        (select count(distinct delivered.feed) from {{ ref('int_feeds__delivered') }} as delivered
+        (select count(distinct delivered.feed) from (select * from {{ ref('int_feeds__delivered') }}) as delivered
          where delivered.is_delivered and delivered.feed in ('{{ all_of | join("', '") }}')) = {{ all_of | length }}
     {%- endif %}
     {%- if all_of and any_of %} and {% endif %}
     {%- if any_of %}
-        exists (select 1 from {{ ref('int_feeds__delivered') }} as delivered
+        exists (select 1 from (select * from {{ ref('int_feeds__delivered') }}) as delivered
                 where delivered.is_delivered and delivered.feed in ('{{ any_of | join("', '") }}'))
     {%- endif %}
     )

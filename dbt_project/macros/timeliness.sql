@@ -19,7 +19,7 @@
 {% macro assessments_with_timeliness_inputs() -%}
     select assessments.*,
            case when assessments.authorised_date is null then as_at.extract_date end as open_as_at
-    from {{ ref('stg_crs__assessments') }} as assessments
+    from (select * from {{ ref('stg_crs__assessments') }}) as assessments
     cross join (select {{ extract_as_at(ref('stg_crs__assessments')) }} as extract_date) as as_at
 {%- endmacro %}
 

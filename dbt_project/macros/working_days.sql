@@ -21,7 +21,7 @@
 {#- True on a working day. `day` is a date expression. -#}
 {% macro is_working_day(day) -%}
     (extract(isodow from {{ day }}) < 6
-     and not exists (select 1 from {{ ref('bank_holidays_england_and_wales') }} as bank_holiday
+     and not exists (select 1 from (select * from {{ ref('bank_holidays_england_and_wales') }}) as bank_holiday
                      where bank_holiday.holiday_date = ({{ day }})::date))
 {%- endmacro %}
 

@@ -5,10 +5,14 @@
   the measures use the macros in macros/working_days.sql, which apply the same
   is_working_day rule (this table is for analysts and BI date tables).
 -#}
-with bounds as (
+with bank_holidays_england_and_wales as (
+    select * from {{ ref('bank_holidays_england_and_wales') }}
+),
+
+bounds as (
     select make_date(min(extract(year from holiday_date))::int, 1, 1)   as first_day,
            make_date(max(extract(year from holiday_date))::int, 12, 31) as last_day
-    from {{ ref('bank_holidays_england_and_wales') }}
+    from bank_holidays_england_and_wales
 ),
 
 days as (
@@ -25,7 +29,7 @@ flagged as (
         bank_holiday.holiday_name                    as bank_holiday_name,
         {{ is_working_day('days.calendar_date') }}  as is_working_day
     from days
-    left join {{ ref('bank_holidays_england_and_wales') }} as bank_holiday
+    left join bank_holidays_england_and_wales as bank_holiday
         on bank_holiday.holiday_date = days.calendar_date
 )
 

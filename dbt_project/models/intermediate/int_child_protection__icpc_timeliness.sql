@@ -9,12 +9,20 @@
   stays in the mart alone.
 -#}
 {%- set inputs -%}
+    with enquiries as (
+        select * from {{ ref('stg_crs__s47_enquiries') }}
+    ),
+
+    icpcs as (
+        select * from {{ ref('stg_crs__icpcs') }}
+    )
+
     select enquiries.strategy_discussion_date, icpcs.icpc_date
-    from {{ ref('stg_crs__s47_enquiries') }} as enquiries
-    left join {{ ref('stg_crs__icpcs') }} as icpcs on icpcs.s47_id = enquiries.s47_id
+    from enquiries
+    left join icpcs on icpcs.s47_id = enquiries.s47_id
     union all
     select enquiries.strategy_discussion_date, null::date
-    from {{ ref('stg_crs__s47_enquiries') }} as enquiries
+    from enquiries
 {%- endset -%}
 
 {{ memo_model(inputs, icpc_timeliness_input_columns(), icpc_timeliness_results(),

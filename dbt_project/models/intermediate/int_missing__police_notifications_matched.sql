@@ -8,13 +8,21 @@
   start is nearest the police report wins (then the lower episode id), so each notification
   belongs to at most one council episode; a council episode may have several (re-reports).
 -#}
-with notifications as (
+with stg_police__missing_notifications as (
+    select * from {{ ref('stg_police__missing_notifications') }}
+),
+
+int_people__spine as (
+    select * from {{ ref('int_people__spine') }}
+),
+
+notifications as (
     select
         n.*,
         spine.person_id,
         spine.person_key
-    from {{ ref('stg_police__missing_notifications') }} n
-    left join {{ ref('int_people__spine') }} spine
+    from stg_police__missing_notifications n
+    left join int_people__spine spine
         on spine.source_system = 'police'
         and spine.source_person_reference = n.police_person_reference
 ),

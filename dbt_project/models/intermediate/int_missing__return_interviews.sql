@@ -11,17 +11,29 @@
        before it (the latest such episode).
   Unmatched returns keep reconciled_episode_id null (match_method null) for the data team.
 -#}
-with episodes as (
+with int_missing__police_notifications_matched as (
+    select * from {{ ref('int_missing__police_notifications_matched') }}
+),
+
+int_missing__episodes_reconciled as (
+    select * from {{ ref('int_missing__episodes_reconciled') }}
+),
+
+stg_crs__return_home_interviews as (
+    select * from {{ ref('stg_crs__return_home_interviews') }}
+),
+
+episodes as (
     select reconciled_episode_id, episode_id, person_id, missing_start_at, returned_at
-    from {{ ref('int_missing__episodes_reconciled') }}
+    from int_missing__episodes_reconciled
 ),
 
 notification_episodes as (
     -- Which reconciled episode each police notification ended up in.
     select n.notification_id,
            coalesce(n.council_episode_id, police_only.reconciled_episode_id) as reconciled_episode_id
-    from {{ ref('int_missing__police_notifications_matched') }} n
-    left join {{ ref('int_missing__episodes_reconciled') }} police_only
+    from int_missing__police_notifications_matched n
+    left join int_missing__episodes_reconciled police_only
         on not police_only.recorded_by_council
         and police_only.person_key = n.person_key
         and n.reported_missing_at >= police_only.missing_start_at
@@ -39,7 +51,7 @@ council_forms as (
         f.interview_at,
         f.outcome,
         f.conducted_by
-    from {{ ref('stg_crs__return_home_interviews') }} f
+    from stg_crs__return_home_interviews f
     left join episodes on episodes.episode_id = f.episode_id
 ),
 

@@ -18,7 +18,15 @@
   uses; an unmatched police child gets pseudonymise(police reference, 'police_person'), so
   the child can still be counted (and followed across episodes) without a council record.
 -#}
-with people as (
+with stg_crs__missing_episodes as (
+    select * from {{ ref('stg_crs__missing_episodes') }}
+),
+
+stg_provider__return_interviews as (
+    select * from {{ ref('stg_provider__return_interviews') }}
+),
+
+people as (
     select person_id, nhs_number, date_of_birth from {{ ref('stg_crs__people') }}
 ),
 
@@ -60,7 +68,7 @@ by_birth_and_episode as (
     select n.notification_id, min(people.person_id) as person_id
     from by_identifier n
     join people on people.date_of_birth = n.date_of_birth
-    join {{ ref('stg_crs__missing_episodes') }} e
+    join stg_crs__missing_episodes e
         on e.person_id = people.person_id
         and {{ police_notification_matches_episode('n.reported_missing_at', 'n.found_at', 'e.missing_start_at', 'e.returned_at') }}
     where n.candidate_person_id is null
@@ -135,7 +143,7 @@ provider_spine as (
         case when people.person_id is null then 'crs_person_id_not_found' end as unmatched_reason,
         null::date                                                 as police_date_of_birth,
         count(*)                                                   as source_record_count
-    from {{ ref('stg_provider__return_interviews') }} p
+    from stg_provider__return_interviews p
     left join people on people.person_id = p.crs_person_id
     group by p.crs_person_id, people.person_id
 ),

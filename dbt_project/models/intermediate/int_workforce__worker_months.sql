@@ -12,7 +12,19 @@
   mid-month is therefore never counted twice, and a move shows from the month it is in
   place at month end.
 -#}
-with months as (
+with stg_hr__employees as (
+    select * from {{ ref('stg_hr__employees') }}
+),
+
+stg_agency__assignments as (
+    select * from {{ ref('stg_agency__assignments') }}
+),
+
+stg_crs__allocations as (
+    select * from {{ ref('stg_crs__allocations') }}
+),
+
+months as (
     select distinct
         date_trunc('month', snapshot_date)::date                                   as workforce_month,
         (date_trunc('month', snapshot_date) + interval '1 month - 1 day')::date    as month_end_date
@@ -34,7 +46,7 @@ employees as (
         -- in post on the month-end date (a last day on the month end still counts)
         {{ active_on('employee.start_date', 'employee.leaving_date', 'months.month_end_date') }} as in_post_at_month_end,
         coalesce(employee.leaving_date between months.workforce_month and months.month_end_date, false) as left_in_month
-    from {{ ref('stg_hr__employees') }} as employee
+    from stg_hr__employees as employee
     join months on date_trunc('month', employee.snapshot_date)::date = months.workforce_month
 ),
 
@@ -53,7 +65,7 @@ agency as (
         true                      as in_post_at_month_end,
         false                     as left_in_month
     from months
-    join {{ ref('stg_agency__assignments') }} as assignment
+    join stg_agency__assignments as assignment
         on {{ active_on('assignment.start_date', 'assignment.end_date', 'months.month_end_date') }}
     order by months.workforce_month, assignment.worker_id, assignment.start_date desc, assignment.assignment_id desc
 ),
@@ -70,7 +82,7 @@ caseloads as (
         allocation.worker_id,
         count(distinct allocation.person_id) as open_case_count
     from months
-    join {{ ref('stg_crs__allocations') }} as allocation
+    join stg_crs__allocations as allocation
         on {{ active_on('allocation.start_date', 'allocation.end_date', 'months.month_end_date') }}
     group by months.workforce_month, allocation.worker_id
 )

@@ -13,7 +13,15 @@
   earlier (1 April for 31 March) to the as-at date, both included.
   Month of birth and age band only, never the date of birth; keys are pseudonymous.
 -#}
-with as_at as (
+with stg_crs__looked_after_episodes as (
+    select * from {{ ref('stg_crs__looked_after_episodes') }}
+),
+
+stg_crs__people as (
+    select * from {{ ref('stg_crs__people') }}
+),
+
+as_at as (
     select
         {{ extract_as_at(ref('stg_crs__looked_after_episodes')) }}                       as as_at_date
 ),
@@ -25,7 +33,7 @@ year_window as (
 
 episodes as (
     select episodes.*, year_window.as_at_date, year_window.year_start_date
-    from {{ ref('stg_crs__looked_after_episodes') }} as episodes
+    from stg_crs__looked_after_episodes as episodes
     cross join year_window
     where episodes.start_date <= year_window.as_at_date
       and (episodes.end_date is null or episodes.end_date >= year_window.year_start_date)
@@ -75,6 +83,6 @@ select
     last_ceased.reason_episode_ceased                                    as reason_ceased_in_year,
     children.episodes_in_year_count::int                                 as episodes_in_year_count
 from children
-left join {{ ref('stg_crs__people') }} as people using (person_id)
+left join stg_crs__people as people using (person_id)
 left join episode_at_as_at using (person_id)
 left join last_ceased using (person_id)

@@ -13,7 +13,15 @@
   Not measurable without the looked-after episodes feed (measure 'looked_after',
   macros/measurability.sql): the counts are then null, not 0.
 -#}
-with as_at as (
+with stg_crs__looked_after_episodes as (
+    select * from {{ ref('stg_crs__looked_after_episodes') }}
+),
+
+stg_crs__people as (
+    select * from {{ ref('stg_crs__people') }}
+),
+
+as_at as (
     select {{ extract_as_at(ref('stg_crs__looked_after_episodes')) }} as as_at_date
 ),
 
@@ -30,8 +38,8 @@ episodes as (
     select episodes.person_id, episodes.start_date, episodes.end_date,
            episodes.reason_new_episode, episodes.reason_episode_ceased,
            coalesce(people.is_uasc, false) as is_uasc
-    from {{ ref('stg_crs__looked_after_episodes') }} as episodes
-    left join {{ ref('stg_crs__people') }} as people using (person_id)
+    from stg_crs__looked_after_episodes as episodes
+    left join stg_crs__people as people using (person_id)
 ),
 
 counts as (

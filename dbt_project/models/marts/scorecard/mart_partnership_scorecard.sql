@@ -17,7 +17,11 @@
   or RED. Each measure takes its flag from the mart it is computed from. Workforce measures
   have rows only when the HR feeds were delivered (mart_workforce is empty otherwise).
 -#}
-with measure_rows as (
+with scorecard_measures as (
+    select * from {{ ref('scorecard_measures') }}
+),
+
+measure_rows as (
     select 'FD01' as measure_id, activity_month as measure_month,
            contact_decided_within_24h_count::numeric as numerator, contact_denominator_count::numeric as denominator,
            is_contacts_measurable as is_measurable
@@ -90,7 +94,7 @@ valued as (
             and ({{ is_small_count('measure_rows.numerator') }} or {{ is_small_count('measure_rows.denominator') }})
             as is_suppressed
     from measure_rows
-    join {{ ref('scorecard_measures') }} as measures using (measure_id)
+    join scorecard_measures as measures using (measure_id)
 )
 
 select

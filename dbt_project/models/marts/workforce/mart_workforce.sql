@@ -12,10 +12,14 @@
   (service_area 'ALL', one role group) and GRAND_TOTAL (both 'ALL'). Totals are
   aggregated from the same rows, never summed from rounded rates.
 -#}
-with months as (
+with int_workforce__worker_months as (
+    select * from {{ ref('int_workforce__worker_months') }}
+),
+
+months as (
     select distinct workforce_month,
            min(workforce_month) over () as first_month
-    from {{ ref('int_workforce__worker_months') }}
+    from int_workforce__worker_months
 ),
 
 posts as (
@@ -41,7 +45,7 @@ workers_at_month_end as (
         sum(open_case_count) filter (where is_case_holding)                 as open_case_count,
         count(*) filter (where worker_type = 'EMPLOYEE' and is_asye)        as asye_worker_count,
         count(*) filter (where is_asye and open_case_count > {{ var('asye_caseload_cap') }}) as asye_over_cap_count
-    from {{ ref('int_workforce__worker_months') }}
+    from int_workforce__worker_months
     where in_post_at_month_end
     group by 1, 2, 3
 ),
@@ -56,7 +60,7 @@ leavers as (
         sum(leaver.fte)  as leaver_fte_12m,
         count(*)         as leaver_12m_count
     from months
-    join {{ ref('int_workforce__worker_months') }} as leaver
+    join int_workforce__worker_months as leaver
         on leaver.left_in_month
        and leaver.workforce_month > months.workforce_month - interval '12 months'
        and leaver.workforce_month <= months.workforce_month
