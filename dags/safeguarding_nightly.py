@@ -86,8 +86,10 @@ def safeguarding_nightly():
     checked_raw = step("validate_raw")(extract_date)
 
     if dbt_task_mode() == "cosmos":
-        # The key pads must be in place before any model that pseudonymises runs.
-        built = [step("install_pseudonymisation_key")(extract_date), cosmos_dbt_group("build_marts", EXTRACT_DATE)]
+        # The key pads must be in place before any model that pseudonymises runs; the snapshots run
+        # after the models they read, and not for a backfill (warehouse/nightly.py).
+        built = [step("install_pseudonymisation_key")(extract_date), cosmos_dbt_group("build_marts", EXTRACT_DATE),
+                 step("snapshot_history")(extract_date)]
     else:
         built = [step("build_marts")(extract_date)]
 

@@ -123,6 +123,8 @@ def test_cosmos_mode_renders_one_task_per_model_from_the_manifest(settings, tmp_
     tasks = parsed["dags"]["safeguarding_nightly"]
     assert "install_pseudonymisation_key" in tasks and "build_marts" not in tasks
     assert {f"build_marts.{m}_model_build" for m in models} <= set(tasks)
+    # The snapshots are a step of their own, which leaves them out of a backfill (warehouse/nightly.py).
+    assert "snapshot_history" in tasks and not [t for t in tasks if "snp_" in t]
     assert parsed["heavy"] == []
     # As the single build task: the night's date in the environment (not --vars, which would cost
     # each task a full parse), no unit tests, and the DAG's full_refresh param passed on.

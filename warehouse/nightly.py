@@ -12,6 +12,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from . import db, dq, publish, pseudonymisation
+from .roles import SNAPSHOTS
 from .dbt import DbtFailed, run_dbt
 from .settings import Settings, load
 
@@ -96,16 +97,68 @@ NIGHTLY_DBT_BUILD = ["build", "--exclude-resource-type", "unit_test"]
 def build_marts(extract_date: date, settings: Settings | None = None, full_refresh: bool = False) -> None:
     """`dbt build` for the night. The memo models keep their results between nights and compute
     only new or changed rows (docs/marts.md, "Incremental build"); ``full_refresh`` recomputes
-    everything (after a change the fingerprint cannot see, or to be sure)."""
+    everything (after a change the fingerprint cannot see, or to be sure). A night older than
+    the snapshots' history (a backfill) is built without them (snapshots_left_out)."""
     settings = settings or load()
     install_pseudonymisation_key(extract_date, settings)
     try:
-        run_dbt(settings, NIGHTLY_DBT_BUILD + (["--full-refresh"] if full_refresh else []),
-                extract_date=extract_date.isoformat())
+        run_dbt(settings, NIGHTLY_DBT_BUILD + (["--full-refresh"] if full_refresh else [])
+                + snapshots_left_out(extract_date, settings), extract_date=extract_date.isoformat())
     except DbtFailed as exc:
         dq.hold_back(settings, run_id=dq.current_run_id(extract_date), extract_date=extract_date,
                      stage="build_marts", reason=exc)
         raise
+
+
+def latest_snapshot_night(settings: Settings) -> date | None:
+    """The latest night the snapshots hold (the start or end of a version), None before the first."""
+    from psycopg2 import sql
+
+    conn = db.connect(settings)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("select table_name from information_schema.tables where table_schema = %s", (SNAPSHOTS,))
+            nights = []
+            for (table,) in cur.fetchall():
+                cur.execute(sql.SQL("select max(greatest(dbt_valid_from, dbt_valid_to))::date from {}")
+                            .format(sql.Identifier(SNAPSHOTS, table)))
+                nights.append(cur.fetchone()[0])
+    finally:
+        conn.close()
+    return max((n for n in nights if n is not None), default=None)
+
+
+def snapshots_left_out(extract_date: date, settings: Settings) -> list[str]:
+    """dbt arguments that leave the snapshots out of a night older than the history they hold.
+
+    Snapshots record history night after night, in date order: snapshotting an older night after
+    a newer one would record the old values as changes made after the newer night's, and the
+    snapshots refuse it (macros/snapshots.sql, guard_snapshot_history). So a backfill (or a
+    statutory return's 31 March) builds the marts as usual, without the snapshots; re-running
+    the latest night snapshots it again, which changes nothing."""
+    latest = latest_snapshot_night(settings)
+    if latest is None or extract_date >= latest:
+        return []
+    log.warning("Snapshots left out for %s: they already hold history up to %s, and nights are snapshotted "
+                "in date order (docs/marts.md, \"As at a date\"). The marts are built as usual.", extract_date, latest)
+    return ["--exclude", "resource_type:snapshot"]
+
+
+def snapshot_history(extract_date: date, settings: Settings | None = None) -> bool:
+    """`dbt snapshot` for the night, with SAFEGUARDING_DBT_TASKS=cosmos (the single `dbt build`
+    runs the snapshots itself). The per-model tasks leave the snapshots out, as a task group's
+    shape is fixed before the night's date is known; this step runs them after the staging
+    models they read are built, unless the night is older than their history. False when left out."""
+    settings = settings or load()
+    if snapshots_left_out(extract_date, settings):
+        return False
+    try:
+        run_dbt(settings, ["snapshot"], extract_date=extract_date.isoformat())
+    except DbtFailed as exc:
+        dq.hold_back(settings, run_id=dq.current_run_id(extract_date), extract_date=extract_date,
+                     stage="snapshot_history", reason=exc)
+        raise
+    return True
 
 
 def validate_marts(extract_date: date, settings: Settings | None = None, run_id: str | None = None) -> list[dict]:
@@ -192,6 +245,7 @@ STEPS = {
     "validate_raw": validate_raw,
     "install_pseudonymisation_key": install_pseudonymisation_key,  # with SAFEGUARDING_DBT_TASKS=cosmos
     "build_marts": build_marts,
+    "snapshot_history": snapshot_history,  # with SAFEGUARDING_DBT_TASKS=cosmos
     "validate_marts": validate_marts,
     "publish": publish_marts,
     "document_marts": document_marts,

@@ -105,7 +105,8 @@ def cosmos_dbt_group(group_id: str, extract_date_template: str, manifest_path: P
         # project again instead of reusing dbt's partial-parse cache.
         render_config=RenderConfig(load_method=LoadMode.DBT_MANIFEST, test_behavior=TestBehavior.BUILD,
                                    should_detach_multiple_parents_tests=True, emit_datasets=False,
-                                   exclude=["resource_type:unit_test"]),
+                                   # snapshots: the snapshot_history step, which leaves them out of a backfill
+                                   exclude=["resource_type:unit_test", "resource_type:snapshot"]),
         operator_args={"env": {EXTRACT_DATE_ENV: extract_date_template}, "install_deps": False,
                        # the DAG's full_refresh param: recompute every memo (docs/marts.md)
                        "full_refresh": "{{ params.full_refresh }}"},
