@@ -12,8 +12,8 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from . import db, dq, publish, pseudonymisation
-from .roles import SNAPSHOTS
 from .dbt import DbtFailed, run_dbt
+from .roles import SNAPSHOTS
 from .settings import Settings, load
 
 log = logging.getLogger(__name__)
@@ -117,7 +117,8 @@ def latest_snapshot_night(settings: Settings) -> date | None:
     conn = db.connect(settings)
     try:
         with conn.cursor() as cur:
-            cur.execute("select table_name from information_schema.tables where table_schema = %s", (SNAPSHOTS,))
+            cur.execute("select table_name from information_schema.columns "
+                        "where table_schema = %s and column_name = 'dbt_valid_from'", (SNAPSHOTS,))
             nights = []
             for (table,) in cur.fetchall():
                 cur.execute(sql.SQL("select max(greatest(dbt_valid_from, dbt_valid_to))::date from {}")
