@@ -47,6 +47,7 @@ airflow-ui: install
 # dbt's dry run: every model, contract and data test over no rows, in seconds. Snapshots are left
 # out: over no rows they would close every open row of their history (README, "Changing a model").
 dry-run: install
+	$(BIN)/safeguarding start
 	$(BIN)/safeguarding dbt build --empty --exclude-resource-type unit_test --exclude resource_type:snapshot $(ARGS)
 
 bench: install
