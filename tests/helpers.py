@@ -1,5 +1,9 @@
 """Small helpers shared by the tests."""
 
+import csv
+import json
+from pathlib import Path
+
 
 def query(conn, sql: str, params=None) -> list[tuple]:
     with conn.cursor() as cur:
@@ -35,3 +39,30 @@ def drop_database(settings, name: str) -> None:
         # (force): a quality gate's SQLAlchemy pool may still hold sessions on it.
         cur.execute(f"drop database if exists {name} with (force)")
     admin.close()
+
+
+def edit_csv(path: Path, edit) -> None:
+    """Rewrite a delivered file: `edit(rows)` returns the new list of rows (dicts)."""
+    with path.open(newline="", encoding="utf-8") as fh:
+        reader = csv.DictReader(fh)
+        fields, rows = reader.fieldnames, list(reader)
+    rows = edit(rows)
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=fields, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def change_row(rows: list[dict], key: str, key_value: str, **changes) -> list[dict]:
+    [row] = [r for r in rows if r[key] == key_value]
+    row.update(changes)
+    return rows
+
+
+def dbt_results(settings, target: Path, night, *args: str) -> tuple[int, list[dict]]:
+    """`dbt <args>` for `night` with its own target folder; its exit code and run_results' results."""
+    from warehouse.dbt import run_dbt
+
+    code = run_dbt(settings, [*args, "--target-path", str(target), "--log-path", str(target / "logs")],
+                   extract_date=night.isoformat(), check=False)
+    return code, json.loads((target / "run_results.json").read_text())["results"]

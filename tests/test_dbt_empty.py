@@ -21,9 +21,8 @@ from pathlib import Path
 import pytest
 
 from warehouse import db
-from warehouse.dbt import run_dbt
 
-from helpers import drop_database, fresh_database, query
+from helpers import dbt_results, drop_database, fresh_database, query
 
 pytestmark = pytest.mark.slow
 
@@ -48,28 +47,22 @@ def warehouse(settings, tmp_path_factory):
     install_key(conn, mine)
     generate_night(mine.landing_dir, NIGHT, scale="tiny")
     load_night(mine, NIGHT)
-    assert dbt(mine, target, "run", "--select", "+resource_type:snapshot") == 0, "staging the night failed"
-    assert dbt(mine, target, "snapshot") == 0, "snapshotting the night failed"
+    assert dbt(mine, target, "run", "--select", "+resource_type:snapshot")[0] == 0, "staging the night failed"
+    assert dbt(mine, target, "snapshot")[0] == 0, "snapshotting the night failed"
     yield mine, conn, target
     conn.close()
     drop_database(settings, DATABASE)
 
 
-def dbt(settings, target: Path, *args: str) -> int:
-    return run_dbt(settings, [*args, "--target-path", str(target), "--log-path", str(target / "logs")],
-                   extract_date=NIGHT.isoformat(), check=False)
-
-
-def results_of(target: Path) -> list[dict]:
-    return json.loads((target / "run_results.json").read_text())["results"]
+def dbt(settings, target: Path, *args: str) -> tuple[int, list[dict]]:
+    return dbt_results(settings, target, NIGHT, *args)
 
 
 def test_the_dry_run_builds_every_model_and_runs_every_test_over_no_rows(warehouse):
     settings, conn, target = warehouse
 
-    returncode = dbt(settings, target, *DRY_RUN)
+    returncode, results = dbt(settings, target, *DRY_RUN)
 
-    results = results_of(target)
     failed = [f"{r['unique_id']}: {r['status']}: {r.get('message')}" for r in results
               if r["status"] not in ("success", "pass", "no-op")]  # no-op: the exposures
     assert returncode == 0 and not failed, "dbt build --empty failed:\n" + "\n".join(failed)
@@ -92,10 +85,10 @@ def test_a_snapshot_refuses_to_run_over_no_rows_and_keeps_its_history(warehouse)
     before = open_rows()
     assert all(before.values()), f"the fixture should have snapshotted rows: {before}"
 
-    returncode = dbt(settings, target, "build", "--empty", "--select", "resource_type:snapshot")
+    returncode, results = dbt(settings, target, "build", "--empty", "--select", "resource_type:snapshot")
 
     assert returncode != 0, "a snapshot under --empty must fail, not close its rows"
-    messages = {r["unique_id"].split(".")[-1]: r.get("message") or "" for r in results_of(target)}
+    messages = {r["unique_id"].split(".")[-1]: r.get("message") or "" for r in results}
     for snapshot in SNAPSHOTS:
         assert "refused to run under --empty" in messages[snapshot], messages
     assert open_rows() == before, "the snapshots' open rows changed under --empty"

@@ -28,7 +28,7 @@ import pytest
 from warehouse import db
 from warehouse.dbt import run_dbt
 
-from helpers import drop_database, fresh_database, query
+from helpers import change_row, drop_database, edit_csv, fresh_database, query
 
 pytestmark = pytest.mark.slow
 
@@ -116,23 +116,6 @@ class Warehouse:
         differing |= {memo: self.differences(memo, "intermediate", self.memo_columns(memo)) for memo in MEMOS}
         self.restore_incremental_memos()
         return {"differing": differing, "computed": computed}
-
-def edit_csv(path: Path, edit) -> None:
-    """Rewrite a delivered file: `edit(rows)` returns the new list of rows (dicts)."""
-    with path.open(newline="", encoding="utf-8") as fh:
-        reader = csv.DictReader(fh)
-        fields, rows = reader.fieldnames, list(reader)
-    rows = edit(rows)
-    with path.open("w", newline="", encoding="utf-8") as fh:
-        writer = csv.DictWriter(fh, fieldnames=fields, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
-
-
-def change_row(rows: list[dict], key: str, key_value: str, **changes) -> list[dict]:
-    [row] = [r for r in rows if r[key] == key_value]
-    row.update(changes)
-    return rows
 
 
 @pytest.fixture(scope="module")

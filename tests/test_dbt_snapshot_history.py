@@ -17,17 +17,14 @@ nightly step, then backfills the first night and tries the refused cases.
 
 from __future__ import annotations
 
-import csv
-import json
 from datetime import date
 from pathlib import Path
 
 import pytest
 
 from warehouse import db
-from warehouse.dbt import run_dbt
 
-from helpers import drop_database, fresh_database, query
+from helpers import change_row, dbt_results, drop_database, edit_csv, fresh_database, query
 
 pytestmark = pytest.mark.slow
 
@@ -47,7 +44,7 @@ def warehouse(settings, tmp_path_factory):
     for night in (NIGHT_1, NIGHT_2):
         files = generate_night(mine.landing_dir, night, scale="tiny").files
         if night == NIGHT_2:  # a child moved: the second night is in the history as a change
-            move_first_child(files["crs__people"])
+            edit_csv(files["crs__people"], move_first_child)
         load_night(mine, night)
         build_marts(night, mine)
     conn = db.connect(mine)
@@ -56,15 +53,10 @@ def warehouse(settings, tmp_path_factory):
     drop_database(settings, DATABASE)
 
 
-def move_first_child(people_csv: Path) -> None:
-    with people_csv.open(newline="", encoding="utf-8") as fh:
-        reader = csv.DictReader(fh)
-        fields, rows = reader.fieldnames, list(reader)
-    rows[0]["postcode"] = "CR0 1AA" if rows[0]["postcode"] != "CR0 1AA" else "CR0 1AB"
-    with people_csv.open("w", newline="", encoding="utf-8") as fh:
-        writer = csv.DictWriter(fh, fieldnames=fields, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
+def move_first_child(rows: list[dict]) -> list[dict]:
+    first = rows[0]
+    return change_row(rows, "person_id", first["person_id"],
+                      postcode="CR0 1AA" if first["postcode"] != "CR0 1AA" else "CR0 1AB")
 
 
 def history(conn) -> dict[str, list[tuple]]:
@@ -74,16 +66,8 @@ def history(conn) -> dict[str, list[tuple]]:
 
 def dbt(settings, tmp: Path, night: date, *args: str) -> tuple[int, str]:
     """Run dbt for `night`; returns its exit code and the messages of the nodes that did not pass."""
-    code = run_dbt(settings, [*args, "--target-path", str(tmp), "--log-path", str(tmp / "logs")],
-                   extract_date=night.isoformat(), check=False)
-    results = json.loads((tmp / "run_results.json").read_text())["results"]
+    code, results = dbt_results(settings, tmp, night, *args)
     return code, "\n".join(r.get("message") or "" for r in results if r["status"] not in ("success", "pass"))
-
-
-def dbt_run_staging(settings, night: date) -> int:
-    """Rebuild the staging models the snapshots read, for `night`."""
-    return run_dbt(settings, ["run", "--select", "+resource_type:snapshot"], extract_date=night.isoformat(),
-                   check=False)
 
 
 def test_the_nights_built_in_order_are_in_the_history(warehouse):
@@ -143,11 +127,12 @@ def test_a_snapshot_over_an_empty_model_refuses(warehouse, tmp_path):
         assert dbt(settings, tmp_path, NIGHT_2, "run", "--select", "stg_crs__people")[0] == 0
 
 
-def test_re_running_the_latest_night_changes_no_history(warehouse):
+def test_re_running_the_latest_night_changes_no_history(warehouse, tmp_path):
     from warehouse.nightly import snapshot_history
 
     settings, conn = warehouse
-    assert dbt_run_staging(settings, NIGHT_2) == 0  # the backfill above left the first night's staging
+    # the backfill above left the first night's staging
+    assert dbt(settings, tmp_path, NIGHT_2, "run", "--select", "+resource_type:snapshot")[0] == 0
     before = history(conn)
 
     assert snapshot_history(NIGHT_2, settings) is True
