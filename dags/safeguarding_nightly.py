@@ -17,13 +17,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pendulum
 from airflow.sdk import Param, TaskGroup, chain, dag, task
 from airflow.timetables.trigger import CronTriggerTimetable
 
 from extract.feeds import FEEDS
 from warehouse.notify import on_run_failure, on_run_success
-from warehouse.orchestration import PUBLISHED_MARTS, cosmos_dbt_group, dbt_task_mode, default_args
+from warehouse.orchestration import PUBLISHED_MARTS, START_DATE, cosmos_dbt_group, dbt_task_mode, default_args
 from warehouse.sensors import LandingFileSensor
 
 EXTRACT_DATE = "{{ ti.xcom_pull(task_ids='resolve_extract_date') }}"
@@ -32,7 +31,7 @@ EXTRACT_DATE = "{{ ti.xcom_pull(task_ids='resolve_extract_date') }}"
 @dag(
     dag_id="safeguarding_nightly",
     schedule=CronTriggerTimetable("0 2 * * *", timezone="Europe/London"),
-    start_date=pendulum.datetime(2026, 1, 1, tz="Europe/London"),
+    start_date=START_DATE,
     catchup=False,
     max_active_runs=1,  # one night at a time: runs share the marts_build schema
     dagrun_timeout=timedelta(hours=4),

@@ -9,17 +9,16 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pendulum
 from airflow.sdk import dag, task
 
 from warehouse.notify import on_run_failure, on_run_success
-from warehouse.orchestration import PUBLISHED_MARTS, default_args
+from warehouse.orchestration import PUBLISHED_MARTS, START_DATE, default_args
 
 
 @dag(
     dag_id="safeguarding_partnership_refresh",
     schedule=[PUBLISHED_MARTS],
-    start_date=pendulum.datetime(2026, 1, 1, tz="Europe/London"),
+    start_date=START_DATE,
     catchup=False,
     max_active_runs=1,
     dagrun_timeout=timedelta(hours=1),

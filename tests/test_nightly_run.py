@@ -9,7 +9,7 @@ import json
 import os
 import subprocess
 import sys
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -23,7 +23,10 @@ from conftest import TEST_KEY
 from helpers import query
 
 pytestmark = pytest.mark.slow
-NIGHT = date(2026, 11, 22)
+# Before 2026-01-01, the DAGs' start date until issue #16: Airflow then created a run with no task
+# for it, and `safeguarding run` printed "Done" with nothing loaded. Backfilling last year, or a
+# statutory return's 31 March, is what a council does.
+NIGHT = date(2025, 11, 22)
 LONDON = ZoneInfo("Europe/London")
 
 
@@ -83,7 +86,9 @@ def landing(settings, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def first_run(settings, landing):
+    started = datetime.now(timezone.utc)
     result = run_cli("run", "--scale", "tiny", "--extract-date", NIGHT.isoformat())
+    result.started, result.finished = started, datetime.now(timezone.utc)
     return result
 
 
@@ -101,6 +106,40 @@ def test_main_job_publishes_the_mart_and_data_docs(settings, first_run, landing,
     assert query(conn, "select count(*) from marts.mart_return_home_interviews where person_key = %s",
                  (person_key,))[0][0] >= 1
     assert settings.data_docs_index.exists()
+
+
+def test_the_run_ends_saying_what_became_of_the_night(first_run):
+    assert first_run.returncode == 0, first_run.stdout[-3000:] + first_run.stderr[-3000:]
+    last = first_run.stdout.strip().splitlines()[-3:]
+    assert last[0].startswith(f"==> Nightly run for {NIGHT}: PUBLISHED"), last
+    assert last[1] == "    Quarantined rows: none"
+    assert last[2] == f"    Quality report: {Path(os.environ['SAFEGUARDING_STATE_DIR'])}/reports/quality/{NIGHT}.html"
+
+
+def test_the_run_looks_in_airflow_as_it_happened(first_run):
+    """True start and end times (the run is started now, the night named in its conf, not a
+    logical date that Airflow would record as the start), and every task's log in the file the
+    Airflow UI reads."""
+    import sqlite3
+
+    run_id = first_run.stdout.strip().splitlines()[-3].rsplit("(run ", 1)[1].rstrip(")")
+    home = Path(os.environ["AIRFLOW_HOME"])
+    with sqlite3.connect(home / "airflow.db") as db:
+        (start, end, conf), = db.execute("select start_date, end_date, conf from dag_run where run_id = ?", (run_id,))
+        tasks = db.execute("select task_id, try_number, start_date, end_date from task_instance where run_id = ? "
+                           "and state = 'success'", (run_id,)).fetchall()
+        [(all_tasks,)] = db.execute("select count(*) from task_instance where run_id = ?", (run_id,))
+    start, end = (datetime.fromisoformat(t).replace(tzinfo=timezone.utc) for t in (start, end))
+    assert first_run.started - timedelta(seconds=1) <= start < end <= first_run.finished
+    assert len(tasks) == all_tasks > len(FEEDS)  # every task ran and succeeded
+    for task_id, try_number, task_start, task_end in tasks:
+        assert start <= datetime.fromisoformat(task_start).replace(tzinfo=timezone.utc) <= end, task_id
+        log = home / "logs" / "dag_id=safeguarding_nightly" / f"run_id={run_id}" / f"task_id={task_id}" \
+            / f"attempt={try_number}.log"
+        assert log.exists(), log
+    dbt_log = (home / "logs" / "dag_id=safeguarding_nightly" / f"run_id={run_id}" / "task_id=build_marts"
+               / "attempt=1.log").read_text()
+    assert "Running with dbt=" in dbt_log and "Completed successfully" in dbt_log
 
 
 def test_the_run_writes_a_docs_site_that_describes_every_published_mart_column(settings, first_run, conn):

@@ -23,7 +23,7 @@ import shutil
 import subprocess
 import sys
 import time
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -50,8 +50,17 @@ def airflow_env(settings: Settings) -> dict[str, str]:
         connection = dataclasses.replace(connection, password="embedded-trust")
     env.setdefault("AIRFLOW_CONN_SAFEGUARDING_WAREHOUSE", connection.url)
     env.setdefault("AIRFLOW__COSMOS__ENABLE_TELEMETRY", "False")  # no usage pings from the pipeline
+    # Sized to this machine, not Airflow's defaults (32 task slots: `airflow standalone` started 32
+    # LocalExecutor workers, 5.5 GB, on two cores). One API worker serves one person's browser.
+    env.setdefault("AIRFLOW__CORE__PARALLELISM", str(os.cpu_count() or 2))
+    env.setdefault("AIRFLOW__API__WORKERS", "1")
     # Airflow runs tasks in subprocesses: make sure they import this project.
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")]))
+    # `airflow standalone` starts its components by the name `airflow`: the virtualenv's bin/
+    # must be on PATH (`make airflow-ui` runs .venv/bin/safeguarding with no venv activated).
+    venv_bin = str(Path(sys.executable).parent)
+    if venv_bin not in env.get("PATH", "").split(os.pathsep):
+        env["PATH"] = os.pathsep.join(filter(None, [venv_bin, env.get("PATH")]))
     return env
 
 
@@ -76,7 +85,16 @@ def ensure_warehouse(settings: Settings) -> None:
 
     if settings.embedded:
         embedded_postgres.start(settings)
-    db.connect(settings).close()
+    conn = db.connect(settings)
+    try:
+        if settings.embedded:
+            problems = db.not_our_warehouse(conn, settings)
+            if any("data folder" in p for p in problems):
+                raise ConfigurationError("The PostgreSQL on port " + str(settings.connection.port) + " is not "
+                                         "this warehouse: " + "; ".join(problems) + ". Set SAFEGUARDING_PG_PORT.")
+        db.mark_as_warehouse(conn)
+    finally:
+        conn.close()
     print(f"Warehouse: {settings.connection.display_url}" + (" (embedded)" if settings.embedded else ""))
 
 
@@ -85,8 +103,6 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 
     extract_date = date.fromisoformat(args.extract_date) if args.extract_date else (
         datetime.now(LONDON).date() - timedelta(days=1))
-    # The run the scheduler would start for this extract: 02:00 London the next morning.
-    logical = datetime(extract_date.year, extract_date.month, extract_date.day, 2, 0, tzinfo=LONDON) + timedelta(days=1)
 
     started = time.monotonic()
     _step("Starting the warehouse")
@@ -105,36 +121,145 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     conf = {"extract_date": extract_date.isoformat()}
     if args.full_refresh:  # recompute every memoised rule (docs/marts.md, "Incremental build")
         conf["full_refresh"] = True
-    returncode = _run_dag(settings, DAG_ID, logical, conf, "nightly run")
-    if returncode == 0:
+    outcome = _run_dag(settings, DAG_ID, conf, "nightly run", extract_date)
+    if outcome.ok:
         _summary(settings, time.monotonic() - started)
-    return returncode
+    outcome.print_last_lines()
+    return 0 if outcome.ok else 1
 
 
-def _run_dag(settings: Settings, dag_id: str, logical: datetime, conf: dict, what: str) -> int:
-    """Run a DAG once in Airflow's local mode (`airflow dags test`); 0 when the run succeeded."""
+@dataclasses.dataclass
+class RunOutcome:
+    """What became of a DAG run the CLI started: printed last, so the end of the output tells it."""
+
+    what: str
+    extract_date: date
+    run_id: str | None = None
+    problems: list[str] = dataclasses.field(default_factory=list)
+    status: str | None = None  # dq.nightly_runs.status
+    warnings: int = 0
+    report: Path | None = None
+    quarantined: list[tuple[str, int]] = dataclasses.field(default_factory=list)  # (file, rows)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def print_last_lines(self) -> None:
+        if self.ok:
+            label = ("PUBLISHED" if self.status == "published"
+                     else f"PUBLISHED WITH {self.warnings} WARNING{'S' if self.warnings != 1 else ''}")
+            print(f"==> {self.what.capitalize()} for {self.extract_date}: {label} (run {self.run_id})")
+        else:
+            held = "HELD BACK" if self.status == "held_back" else "NOT PUBLISHED"
+            print(f"\n==> {self.what.capitalize()} for {self.extract_date}: {held} (run {self.run_id}). "
+                  "The previously published marts, if any, are unchanged.", file=sys.stderr)
+            for problem in self.problems:
+                print(f"    - {problem}", file=sys.stderr)
+        total = sum(rows for _, rows in self.quarantined)
+        if self.quarantined:
+            print(f"    Quarantined rows: {total} (raw.quarantine_current; the rest of each file loaded):")
+            for file, rows in self.quarantined:
+                print(f"      {rows:>6}  {file}")
+        else:
+            print("    Quarantined rows: none")
+        if self.report:
+            print(f"    Quality report: {self.report}")
+
+
+def _run_dag(settings: Settings, dag_id: str, conf: dict, what: str, extract_date: date) -> RunOutcome:
+    """Run a DAG once in Airflow's local mode (`airflow dags test`), and find out what it really did.
+
+    The logical date is now and the night is in the conf, so the run's times are true; the task
+    logs go where the Airflow UI reads them; success means every task ran and the night was
+    published (warehouse/local_run.py)."""
+    from .local_run import TaskLogFiles
+
     env = airflow_env(settings)
     _step("Preparing Airflow's metadata database (local mode, SQLite)")
     settings.airflow_home.mkdir(parents=True, exist_ok=True)
     subprocess.run([_bin("airflow"), "db", "migrate"], env=env, check=True, stdout=subprocess.DEVNULL)
 
-    _step(f"Running the {dag_id} DAG once with Airflow (logical date {logical.isoformat()})")
-    result = subprocess.run(
-        [_bin("airflow"), "dags", "test", dag_id, logical.isoformat(), "--conf", json.dumps(conf)], env=env)
-    if result.returncode != 0:
-        print(f"\nThe {what} FAILED (exit {result.returncode}); the task logs are above. "
-              "The previously published marts, if any, are unchanged.", file=sys.stderr)
-        return result.returncode
-    state = _run_state(env, dag_id, logical)
-    if state != "success":
-        print(f"\nThe {what} ended in state {state!r}: see the task logs above. "
-              "The previously published marts, if any, are unchanged.", file=sys.stderr)
-        return 1
-    return 0
+    logical = datetime.now(timezone.utc).replace(microsecond=0)
+    _step(f"Running the {dag_id} DAG once with Airflow (extract date {extract_date}, logical date "
+          f"{logical.isoformat()})")
+    logs = TaskLogFiles(_base_log_folder(env), dag_id)
+    process = subprocess.Popen([_bin("airflow"), "dags", "test", dag_id, logical.isoformat(), "--conf",
+                                json.dumps(conf)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               text=True, errors="replace", bufsize=1)
+    try:
+        for line in process.stdout:
+            sys.stdout.write(line)
+            logs.feed(line)
+    finally:
+        logs.close()
+        returncode = process.wait()
+    outcome = RunOutcome(what, extract_date, run_id=logs.run_id)
+    if returncode != 0:
+        outcome.problems.append(f"`airflow dags test` exited {returncode}; the task logs are above")
+    summary = _run_summary(env, dag_id, logs.run_id) if logs.run_id else None
+    night = _night_outcome(settings, logs.run_id, extract_date)
+    outcome.status, outcome.warnings = night.get("status"), night.get("warnings") or 0
+    outcome.report, outcome.quarantined = night.get("report"), night.get("quarantined", [])
+    from .local_run import outcome_problems
+
+    outcome.problems += outcome_problems(summary, outcome.status, night.get("stage"), night.get("message"))
+    return outcome
+
+
+def _base_log_folder(env: dict[str, str]) -> Path:
+    return Path(env.get("AIRFLOW__LOGGING__BASE_LOG_FOLDER") or Path(env["AIRFLOW_HOME"]) / "logs")
+
+
+def _run_summary(env: dict[str, str], dag_id: str, run_id: str):
+    """The run's state and its tasks' states, as Airflow recorded them (warehouse/local_run.py)."""
+    from .local_run import RunSummary
+
+    result = subprocess.run([sys.executable, "-m", "warehouse.local_run", "summary", dag_id, run_id],
+                            env=env, capture_output=True, text=True)
+    lines = result.stdout.strip().splitlines()
+    if result.returncode != 0 or not lines:
+        print(result.stderr[-2000:], file=sys.stderr)
+        return None
+    found = json.loads(lines[-1])
+    return None if found is None else RunSummary(**found)
+
+
+def _night_outcome(settings: Settings, run_id: str | None, extract_date: date) -> dict:
+    """The run's row in dq.nightly_runs, its report, and the night's quarantined rows per file."""
+    from . import db, dq
+    from .quality_report import report_path
+
+    found: dict = {}
+    try:
+        conn = db.connect(settings)
+    except ConfigurationError as exc:
+        return {"message": str(exc)}
+    try:
+        dq.ensure_schema(conn)
+        rows = dq.rows(conn, "select status, stage, message, warnings from dq.nightly_runs where run_id = %s",
+                       (run_id,)) if run_id else []
+        if rows:
+            found.update(rows[0])
+        with conn.cursor() as cur:
+            cur.execute("select to_regclass('raw.quarantine_current') is not null")
+            if cur.fetchone()[0]:
+                found["quarantined"] = [(r["file"], r["rows"]) for r in dq.rows(conn, """
+                    select source_file as file, count(distinct (batch_id, row_number)) as rows
+                    from raw.quarantine_current where extract_date = %s group by 1 order by 1""", (extract_date,))]
+        conn.rollback()
+    finally:
+        conn.close()
+    report = report_path(settings, extract_date)
+    if report.exists():
+        found["report"] = report
+    return found
 
 
 def cmd_import_returns(args: argparse.Namespace, settings: Settings) -> int:
     """Run the safeguarding_returns DAG once on a folder of statutory returns (docs/returns.md)."""
+    from extract.returns import collection_date
+
     folder = Path(args.folder).resolve()
     if not folder.is_dir():
         print(f"safeguarding import-returns: {folder} is not a folder", file=sys.stderr)
@@ -145,13 +270,13 @@ def cmd_import_returns(args: argparse.Namespace, settings: Settings) -> int:
     _step("Applying the warehouse roles and grants (warehouse/roles.py)")
     _apply_roles(settings)
     # Each import is its own run: the logical date is now, the data's date is 31 March of the year.
-    logical = datetime.now(LONDON).replace(microsecond=0)
-    returncode = _run_dag(settings, RETURNS_DAG_ID, logical, {"folder": str(folder), "year": args.year},
-                          "returns import")
-    if returncode == 0:
+    outcome = _run_dag(settings, RETURNS_DAG_ID, {"folder": str(folder), "year": args.year}, "returns import",
+                       collection_date(args.year))
+    if outcome.ok:
         print(f"\n==> Done in {time.monotonic() - started:.0f} s: the marts are published as at 31 March "
               f"{args.year}. What each mart holds for a returns-only council: docs/returns.md")
-    return returncode
+    outcome.print_last_lines()
+    return 0 if outcome.ok else 1
 
 
 def _apply_roles(settings: Settings) -> None:
@@ -174,13 +299,6 @@ def _prepare_dbt_manifest(settings: Settings) -> None:
 
         _step("Writing dbt's manifest for the per-model tasks (dbt parse)")
         run_dbt(settings, ["parse", "--quiet"])
-
-
-def _run_state(env: dict[str, str], dag_id: str, logical: datetime) -> str:
-    """The DAG run's final state as Airflow recorded it (`airflow dags test` may exit 0 when a task failed)."""
-    out = subprocess.run([_bin("airflow"), "dags", "state", dag_id, logical.isoformat()],
-                         env=env, capture_output=True, text=True).stdout.strip().splitlines()
-    return out[-1].split(",", 1)[0].strip() if out else "unknown"
 
 
 def _summary(settings: Settings, seconds: float) -> None:
@@ -211,15 +329,25 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     if settings.embedded:
         print(f"  data folder: {settings.pgdata_dir} "
               f"({'running' if embedded_postgres.is_running(settings) else 'stopped'})")
+    problems: list[str] = []
     try:
-        db.connect(settings).close()
-        print("  answers:     yes")
+        conn = db.connect(settings)
+        try:
+            problems = db.not_our_warehouse(conn, settings)
+        finally:
+            conn.close()
+        if problems:
+            print("  answers:     yes, but it is NOT this warehouse: " + "; ".join(problems))
+        else:
+            print(f"  answers:     yes: database {settings.connection.dbname}, marked {db.WAREHOUSE_MARKER!r}"
+                  + (f", data folder {settings.pgdata_dir}" if settings.embedded else ""))
     except ConfigurationError as exc:
+        problems = [str(exc)]
         print(f"  answers:     no: {exc}")
     print(f"Landing files: {settings.landing_dir}")
     print(f"Airflow home:  {settings.airflow_home}")
     print(f"Data Docs:     {settings.data_docs_index} ({'present' if settings.data_docs_index.exists() else 'not built yet'})")
-    return 0
+    return 1 if problems else 0
 
 
 def cmd_clean(args: argparse.Namespace, settings: Settings) -> int:

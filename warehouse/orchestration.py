@@ -26,6 +26,7 @@ import os
 from datetime import timedelta
 from pathlib import Path
 
+import pendulum
 from airflow.sdk import Asset
 
 from .dbt import EXTRACT_DATE_ENV, dbt_executable
@@ -35,6 +36,12 @@ from .settings import DBT_PROJECT_DIR
 # Published by the nightly DAG's publish task; the partnership refresh DAG is scheduled on it.
 PUBLISHED_MARTS = Asset(name="safeguarding_published_marts", uri="safeguarding://warehouse/marts",
                         group="safeguarding")
+
+# Every DAG's start_date. Airflow creates no task for a run whose logical date is before it, so a
+# backfill of last year (or of a statutory return's 31 March) would "succeed" with nothing run.
+# With catchup=False an early start date schedules nothing extra: it only lets past dates run.
+# 2000 is the earliest collection year the returns DAG accepts.
+START_DATE = pendulum.datetime(2000, 1, 1, tz="Europe/London")
 
 DBT_TASKS_SETTING = "SAFEGUARDING_DBT_TASKS"
 DBT_TASK_MODES = ("single", "cosmos")
