@@ -8,7 +8,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: help install run test stop start status clean airflow-ui psql bench dry-run
+.PHONY: help install lock run test stop start status clean airflow-ui psql bench dry-run
 
 help:
 	@echo "make run         generate a night's extract and run the nightly DAG once (embedded PostgreSQL + Airflow)"
@@ -17,20 +17,32 @@ help:
 	@echo "make psql        psql on the warehouse"
 	@echo "make dry-run     dbt's dry run (dbt build --empty): every model, contract and test over no rows (README)"
 	@echo "make bench       the extract-layer benchmark: loader vs plain COPY vs pandas.to_sql (docs/feeds.md)"
+	@echo "make lock        re-resolve the dependencies into constraints.txt (a deliberate update; then make test)"
 	@echo "make status | stop | clean"
 
 # --compile-bytecode: uv writes no .pyc files by default, and where PYTHONDONTWRITEBYTECODE is
 # set (as on our CI machine) Python never caches them, so every dbt, Airflow and GX process
 # would compile its imports from source: `dbt parse` 8 s instead of 5.5 s, importing Airflow
 # and GX 18 s instead of 8 s (docs/operations.md, "Start-up time").
-$(STAMP): pyproject.toml
+#
+# constraints.txt pins every package, as Airflow's own installs are constrained: a fresh machine in
+# six months installs exactly what was tested. Changing the versions is a deliberate step: `make lock`
+# (after editing pyproject.toml, or to take newer releases), then `make test`, then commit both.
+UV_VERSION := 0.13.9
+$(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Python 3.11 is required; set PYTHON=/path/to/python3.11")'
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip uv
-	$(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python -e '.[test]'
+	$(BIN)/python -m pip install --quiet --upgrade pip 'uv==$(UV_VERSION)'
+	$(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python --constraint constraints.txt -e '.[test]'
 	@touch $(STAMP)
 
 install: $(STAMP)
+
+# Re-resolve every dependency to its newest release allowed by pyproject.toml into constraints.txt.
+lock:
+	@test -x $(BIN)/uv || $(PYTHON) -m pip install --quiet 'uv==$(UV_VERSION)'
+	$(BIN)/uv pip compile pyproject.toml --extra test --python-version 3.11 --upgrade --quiet \
+		--custom-compile-command 'make lock' -o constraints.txt
 
 run: install
 	$(BIN)/safeguarding run $(ARGS)
