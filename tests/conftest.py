@@ -11,7 +11,10 @@ import atexit
 import os
 import shutil
 import socket
+import subprocess
+import sys
 import tempfile
+from datetime import date, datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -71,3 +74,30 @@ def conn(settings):
 @pytest.fixture
 def landing(tmp_path) -> Path:
     return tmp_path / "landing"
+
+
+# The night `make run` makes in the tests (tests/test_nightly_run.py checks it; the Airflow UI test,
+# tests/test_ops_airflow_ui.py, opens it in a browser). Before 2026-01-01, the DAGs' start date
+# until issue #16: Airflow then created a run with no task for it and `safeguarding run` printed
+# "Done" with nothing loaded.
+NIGHTLY_RUN_NIGHT = date(2025, 11, 22)
+
+
+@pytest.fixture(scope="session")
+def nightly_landing(tmp_path_factory) -> Path:
+    """A landing folder of its own: the generator makes an incremental feed's delivery hold only what
+    changed since the latest earlier one in the folder, and this night must be a full delivery."""
+    return tmp_path_factory.mktemp("nightly-landing")
+
+
+@pytest.fixture(scope="session")
+def nightly_run(settings, nightly_landing):
+    """`safeguarding run` (what `make run` runs) for one tiny night, once per session, in the
+    session's warehouse and Airflow home. The completed process, with .started and .finished."""
+    started = datetime.now(timezone.utc)
+    result = subprocess.run(
+        [sys.executable, "-m", "warehouse", "run", "--scale", "tiny", "--extract-date", NIGHTLY_RUN_NIGHT.isoformat()],
+        capture_output=True, text=True, timeout=900,
+        env=dict(os.environ) | {"SAFEGUARDING_LANDING_DIR": str(nightly_landing)})
+    result.started, result.finished = started, datetime.now(timezone.utc)
+    return result

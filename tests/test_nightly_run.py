@@ -19,14 +19,11 @@ from extract.feeds import CRS_MISSING_EPISODES, CRS_RETURN_HOME_INTERVIEWS, PROV
 from extract.generate import FILE_DEFECTS, ROW_DEFECTS, generate_night, landing_folder
 from warehouse.pseudonymisation import pseudonym
 
-from conftest import TEST_KEY
+from conftest import NIGHTLY_RUN_NIGHT, TEST_KEY
 from helpers import query
 
 pytestmark = pytest.mark.slow
-# Before 2026-01-01, the DAGs' start date until issue #16: Airflow then created a run with no task
-# for it, and `safeguarding run` printed "Done" with nothing loaded. Backfilling last year, or a
-# statutory return's 31 March, is what a council does.
-NIGHT = date(2025, 11, 22)
+NIGHT = NIGHTLY_RUN_NIGHT  # before the DAGs' start date until issue #16 (conftest.py)
 LONDON = ZoneInfo("Europe/London")
 
 
@@ -67,17 +64,11 @@ def expected_from_files(landing: Path, night: date) -> dict:
 
 
 @pytest.fixture(scope="module")
-def landing(settings, tmp_path_factory):
-    """A landing folder of this module's own.
-
-    Other modules deliver other nights into the session's landing folder, and the
-    generator makes an incremental feed's delivery hold only what changed since the
-    latest earlier one there: this module's first night must be a full delivery.
-    """
-    folder = tmp_path_factory.mktemp("nightly-landing")
+def landing(nightly_landing):
+    """The nightly run's landing folder (conftest.py), for this module's later nights too."""
     previous = os.environ.get("SAFEGUARDING_LANDING_DIR")
-    os.environ["SAFEGUARDING_LANDING_DIR"] = str(folder)
-    yield folder
+    os.environ["SAFEGUARDING_LANDING_DIR"] = str(nightly_landing)
+    yield nightly_landing
     if previous is None:
         os.environ.pop("SAFEGUARDING_LANDING_DIR", None)
     else:
@@ -85,11 +76,8 @@ def landing(settings, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def first_run(settings, landing):
-    started = datetime.now(timezone.utc)
-    result = run_cli("run", "--scale", "tiny", "--extract-date", NIGHT.isoformat())
-    result.started, result.finished = started, datetime.now(timezone.utc)
-    return result
+def first_run(nightly_run, landing):
+    return nightly_run
 
 
 def test_main_job_publishes_the_mart_and_data_docs(settings, first_run, landing, conn):
