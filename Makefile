@@ -29,11 +29,16 @@ help:
 # six months installs exactly what was tested. Changing the versions is a deliberate step: `make lock`
 # (after editing pyproject.toml, or to take newer releases), then `make test`, then commit both.
 UV_VERSION := 0.13.9
-$(STAMP): pyproject.toml constraints.txt
+# The styles and scripts GX Data Docs load, as npm packages pinned by their package-lock.json, served
+# from the Data Docs site so it works offline (expectations/data_docs.py).
+ASSETS := expectations/data_docs_assets
+$(STAMP): pyproject.toml constraints.txt $(ASSETS)/package-lock.json
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Python 3.11 is required; set PYTHON=/path/to/python3.11")'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip 'uv==$(UV_VERSION)'
 	$(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python --constraint constraints.txt -e '.[test]'
+	@command -v npm >/dev/null || { echo "npm is needed for the Data Docs' styles and scripts (apt-get install npm)"; exit 1; }
+	npm ci --prefix $(ASSETS) --ignore-scripts --no-audit --no-fund --loglevel=error
 	@touch $(STAMP)
 
 install: $(STAMP)

@@ -38,6 +38,7 @@ import logging
 import os
 import pathlib
 import re
+import time
 import warnings
 from dataclasses import dataclass
 from typing import Any
@@ -240,15 +241,40 @@ def _run_gx(connection_url: str, checkpoint_name: str, gx_run_name: str, suites,
                                         run_time=datetime.datetime.now(datetime.timezone.utc)),
                 expectation_parameters=parameters,
             )
-            # Only tonight's result pages, and the index.
-            context.build_data_docs(site_names=[DATA_DOCS_SITE],
-                                    resource_identifiers=list(result.run_results.keys()))
+            _build_data_docs(context, result, suites)
             return result
     finally:
         if previous is None:
             os.environ.pop(CONNECTION_ENV_VAR, None)
         else:
             os.environ[CONNECTION_ENV_VAR] = previous
+
+
+def _build_data_docs(context: Any, result: Any, suites) -> None:
+    """Tonight's result pages, the suites' pages (the index links to them), and the index;
+    offline, with warnings shown as warnings and no child's values kept (expectations/data_docs.py)."""
+    import copy
+
+    from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
+
+    from . import data_docs
+
+    # The results GX stored keep up to five unexpected values per failed check: store them again
+    # without those (the in-memory result keeps them for the dq sample, which takes only safe ones).
+    for identifier, suite_result in result.run_results.items():
+        context.validation_results_store.set(identifier, data_docs.withhold_values(copy.deepcopy(suite_result)))
+    site = data_docs_index().parent
+    started = time.time() - 1  # file times have a resolution of their own
+    context.build_data_docs(site_names=[DATA_DOCS_SITE], resource_identifiers=[
+        *result.run_results.keys(), *(ExpectationSuiteIdentifier(name=suite.name) for suite in suites)])
+    data_docs.make_offline(site, [page for page in site.rglob("*.html") if page.stat().st_mtime >= started])
+    warning_pages = []
+    for identifier, suite_result in result.run_results.items():
+        if data_docs.only_warnings_failed(suite_result):
+            for url in context.get_docs_sites_urls(resource_identifier=identifier, site_name=DATA_DOCS_SITE):
+                if url.get("site_url", "").startswith("file://"):
+                    warning_pages.append(pathlib.Path(url["site_url"][len("file://"):]))
+    data_docs.mark_warnings(site, warning_pages)
 
 
 # --- the GX context and what run_checkpoint keeps in it ------------------------------------------
@@ -435,6 +461,7 @@ def _result_rows(conn, suite: declared.Suite, suite_result: Any, extract_date: d
             "sample_kind": kind,
             "exception_message": _error_message(result.exception_info),
             "arguments": kwargs,
+            "why": _why(config),
         })
     return rows
 
@@ -481,6 +508,14 @@ def _describe(result: Any, parameters: dict[str, Any] | None = None) -> str:
         if examples:
             text += f", e.g. {', '.join(examples[:3])}"
     return text
+
+
+def _why(config: Any) -> str | None:
+    """Why the check exists: the ``why`` declared with it in expectations/suites.py (GX keeps it as notes)."""
+    notes = getattr(config, "notes", None)
+    if isinstance(notes, list):
+        notes = " ".join(str(n) for n in notes)
+    return str(notes).strip() or None if notes else None
 
 
 def _description(config: Any) -> str | None:
