@@ -130,6 +130,31 @@ def test_the_run_looks_in_airflow_as_it_happened(first_run):
     assert "Running with dbt=" in dbt_log and "Completed successfully" in dbt_log
 
 
+def test_dbt_results_reach_dq_and_the_quality_report(settings, first_run, conn):
+    """Every node of the night's dbt build, warn-level tests included, with model build times and
+    rows written, is in dq.dbt_results beside GX's results and in the night's quality report."""
+    assert first_run.returncode == 0
+    run_id = first_run.stdout.strip().splitlines()[-3].rsplit("(run ", 1)[1].rstrip(")")
+    manifest = json.loads((Path(__file__).resolve().parent.parent / "dbt_project" / "target" / "manifest.json")
+                          .read_text())
+    tests = {uid: node for uid, node in manifest["nodes"].items() if node["resource_type"] == "test"}
+    by_type = dict(query(conn, "select resource_type, count(*) from dq.dbt_results where run_id = %s group by 1",
+                         (run_id,)))
+    assert by_type["test"] == len(tests) and by_type["model"] >= 40, by_type
+    warn_level = {uid for uid, node in tests.items() if node["config"]["severity"].lower() == "warn"}
+    assert warn_level and query(conn, "select count(*) from dq.dbt_results where run_id = %s and severity = 'warn'",
+                                (run_id,))[0][0] == len(warn_level)
+    [(tables, rows, seconds)] = query(conn, """select count(*), sum(rows_affected), sum(execution_seconds)
+        from dq.dbt_results where run_id = %s and resource_type = 'model' and rows_affected is not null""", (run_id,))
+    [(episodes,)] = query(conn, "select count(*) from marts.mart_return_home_interviews")
+    assert tables > 10 and rows >= episodes > 0 and seconds > 0
+    assert query(conn, """select rows_affected from dq.dbt_results where run_id = %s
+                          and name = 'mart_return_home_interviews'""", (run_id,)) == [(episodes,)]
+    report = (settings.state_dir / "reports" / "quality" / f"{NIGHT}.html").read_text()
+    dbt = report.split('<section id="dbt">', 1)[1].split("</section>", 1)[0]
+    assert f"{len(tests)} data tests: " in dbt and "mart_return_home_interviews" in dbt
+
+
 def test_the_run_writes_a_docs_site_that_describes_every_published_mart_column(settings, first_run, conn):
     """dbt docs generate, in the run: the site names the published marts and describes every
     column the database has for them (catalog.json), so an analyst never meets an unexplained one."""

@@ -104,6 +104,9 @@ comment on table dq.validation_results is
     'One row per expectation evaluated per checkpoint run. unexpected_sample holds at most 5 row numbers (raw: the data row in the delivered file) or pseudonymous keys/codes (marts), never identifying source values.';
 comment on column dq.validation_results.sample_kind is
     'What unexpected_sample holds: row_number (raw), key (pseudonymous mart keys), value (codes, numbers, dates).';
+alter table dq.validation_results add column if not exists why text;
+comment on column dq.validation_results.why is
+    'Why the check exists, as declared beside it in expectations/suites.py (shown in the quality report).';
 create index if not exists validation_results_run on dq.validation_results (validation_run_id);
 create index if not exists validation_results_extract_date on dq.validation_results (extract_date, success);
 
@@ -154,13 +157,13 @@ def record_validation(conn, *, run_id: str, extract_date: date, checkpoint: str,
                 """insert into dq.validation_results (validation_run_id, run_id, extract_date, checkpoint, suite,
                        expectation, expectation_type, column_name, severity, success, observed_value, element_count,
                        unexpected_count, unexpected_percent, unexpected_sample, sample_kind, exception_message,
-                       arguments)
-                   values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)""",
+                       arguments, why)
+                   values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)""",
                 (validation_run_id, run_id, extract_date, checkpoint, r["suite"], r["expectation"],
                  r["expectation_type"], r.get("column_name"), r["severity"], r["success"], r.get("observed_value"),
                  r.get("element_count"), r.get("unexpected_count"), r.get("unexpected_percent"),
                  _json(r.get("unexpected_sample")), r.get("sample_kind"), r.get("exception_message"),
-                 _json(r.get("arguments"))))
+                 _json(r.get("arguments")), r.get("why")))
     conn.commit()
     return validation_run_id
 

@@ -105,9 +105,30 @@ def build_marts(extract_date: date, settings: Settings | None = None, full_refre
         run_dbt(settings, NIGHTLY_DBT_BUILD + (["--full-refresh"] if full_refresh else [])
                 + snapshots_left_out(extract_date, settings), extract_date=extract_date.isoformat())
     except DbtFailed as exc:
+        record_dbt_results(extract_date, settings)
         dq.hold_back(settings, run_id=dq.current_run_id(extract_date), extract_date=extract_date,
                      stage="build_marts", reason=exc)
         raise
+    record_dbt_results(extract_date, settings)
+
+
+def record_dbt_results(extract_date: date, settings: Settings) -> None:
+    """dbt's results of the build (every model and data test, warn-level ones included) into
+    dq.dbt_results, for auditors and the quality report (warehouse/dbt_results.py). Never raises:
+    the build's own outcome decides the task's."""
+    from . import dbt_results
+    from .settings import DBT_PROJECT_DIR
+
+    try:
+        conn = db.connect(settings)
+        try:
+            counts = dbt_results.record(conn, run_id=dq.current_run_id(extract_date), extract_date=extract_date,
+                                        target=DBT_PROJECT_DIR / "target")
+        finally:
+            conn.close()
+        log.info("dbt results recorded in dq.dbt_results: %s", counts)
+    except Exception:  # noqa: BLE001
+        log.exception("could not record dbt's results for %s in dq.dbt_results", extract_date)
 
 
 def latest_snapshot_night(settings: Settings) -> date | None:

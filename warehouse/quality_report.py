@@ -120,7 +120,7 @@ def _report_context(conn, settings: Settings, night: dict[str, Any]) -> dict[str
         order by checkpoint, validated_at desc, validation_run_id desc""", (night["run_id"],))
     results = dq.rows(conn, """
         select r.checkpoint, r.suite, r.expectation, r.severity, r.success, r.observed_value,
-               r.unexpected_count, r.unexpected_sample, r.sample_kind, r.exception_message
+               r.unexpected_count, r.unexpected_sample, r.sample_kind, r.exception_message, r.why
         from dq.validation_results r
         where r.validation_run_id = any(%s)
         order by r.success, case r.severity when 'critical' then 0 else 1 end, r.checkpoint desc, r.suite,
@@ -155,6 +155,7 @@ def _report_context(conn, settings: Settings, night: dict[str, Any]) -> dict[str
         "bi_readers_see": published_now[0] if published_now else None,
         "held_back_marts": _build_tables(conn) if night["status"] == dq.HELD_BACK else [],
         "quarantine": quarantine,
+        "dbt": _dbt(conn, night["run_id"]),
         "manifest": _manifest(conn, extract_date),
         "trend": trend,
         "chart_svg": trend_chart_svg(trend),
@@ -163,6 +164,32 @@ def _report_context(conn, settings: Settings, night: dict[str, Any]) -> dict[str
         "generated_at": _now(),
         "css": _css(),
     }
+
+
+def _dbt(conn, run_id: str) -> dict[str, Any]:
+    """dbt's results for the run (dq.dbt_results, warehouse/dbt_results.py): the latest build's
+    models with their rows and seconds, and every data test, the failing and warning ones first."""
+    if not _table_exists(conn, "dq", "dbt_results"):
+        return {"available": False}
+    nodes = dq.rows(conn, """
+        select * from dq.dbt_results where run_id = %s and invocation_id = (
+            select invocation_id from dq.dbt_results where run_id = %s order by recorded_at desc limit 1)""",
+                    (run_id, run_id))
+    if not nodes:
+        return {"available": False}
+    order = {"error": 0, "fail": 1, "warn": 2, "skipped": 3, "pass": 4}
+    tests = sorted((n for n in nodes if n["resource_type"] == "test"),
+                   key=lambda n: (order.get(n["status"], 5), n["model"] or "", n["name"]))
+    models = sorted((n for n in nodes if n["resource_type"] in ("model", "seed", "snapshot")),
+                    key=lambda n: -(n["execution_seconds"] or 0))
+    counts: dict[str, int] = {}
+    for n in tests:
+        counts[n["status"]] = counts.get(n["status"], 0) + 1
+    return {"available": True, "tests": tests, "not_passed": [t for t in tests if t["status"] != "pass"],
+            "models": models, "test_counts": counts,
+            "model_errors": sum(1 for m in models if m["status"] not in ("success", "no-op")),
+            "rows_written": sum(m["rows_affected"] or 0 for m in models),
+            "seconds": sum(float(m["execution_seconds"] or 0) for m in models)}
 
 
 def _trend(conn, up_to: datetime.date) -> list[dict[str, Any]]:
@@ -316,7 +343,10 @@ def trend_chart_svg(trend: list[dict[str, Any]], width: int = 760, height: int =
 
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" id="trend-chart" role="img" width="{width}" '
              f'height="{height}" viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="11">',
-             "<title>Failed checks and quarantined rows, night by night</title>"]
+             "<title>Failed checks and quarantined rows, night by night</title>",
+             f'<defs><pattern id="held-back-hatch" width="8" height="8" patternUnits="userSpaceOnUse" '
+             f'patternTransform="rotate(45)"><rect width="8" height="8" fill="#fdf1f0"/>'
+             f'<line x1="0" y1="0" x2="0" y2="8" stroke="{COLOURS.critical}" stroke-width="3"/></pattern></defs>']
     # Axes and gridlines (left axis: failed checks; right axis: quarantined rows).
     for i in range(5):
         value = max_checks * i / 4
@@ -339,6 +369,14 @@ def trend_chart_svg(trend: list[dict[str, Any]], width: int = 760, height: int =
         x = left + slot * i + (slot - bar_w) / 2
         centre = x + bar_w / 2
         label = t["extract_date"].isoformat()
+        if t["status"] == dq.HELD_BACK:
+            # A held-back night is not a clean one, whatever its counts (a rejected file fails before
+            # any check runs): a hatched band over the whole height, labelled.
+            parts.append(f'<rect class="held-back" x="{left + slot * i + 1:.1f}" y="{top}" width="{slot - 2:.1f}" '
+                         f'height="{plot_h}" fill="url(#held-back-hatch)" stroke="{COLOURS.critical}" '
+                         f'stroke-width="1"><title>{label}: held back (not published)</title></rect>')
+            parts.append(f'<text class="held-back-label" x="{centre:.1f}" y="{top + 12}" text-anchor="middle" '
+                         f'fill="{COLOURS.critical}" font-weight="bold">held back</text>')
         y_crit = y_checks(t["critical_failures"])
         parts.append(f'<rect class="bar-critical" x="{x:.1f}" y="{y_crit:.1f}" width="{bar_w:.1f}" '
                      f'height="{top + plot_h - y_crit:.1f}" fill="{COLOURS.critical}">'
@@ -362,7 +400,7 @@ def trend_chart_svg(trend: list[dict[str, Any]], width: int = 760, height: int =
             parts.append(f'<circle cx="{cx}" cy="{cy}" r="3" fill="{COLOURS.quarantined}"/>')
     # Legend.
     legend = [(COLOURS.critical, "critical failures"), (COLOURS.warning, "warnings"),
-              (COLOURS.quarantined, "quarantined rows (right axis)")]
+              (COLOURS.quarantined, "quarantined rows (right axis)"), ("url(#held-back-hatch)", "held back")]
     x = left
     for colour, text in legend:
         parts.append(f'<rect x="{x}" y="8" width="10" height="10" fill="{colour}"/>'
