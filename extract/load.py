@@ -96,6 +96,10 @@ create table if not exists raw.quarantine (
 create index if not exists quarantine__feed_extract_date on raw.quarantine (feed, extract_date);
 comment on table raw.quarantine is
     'Rows held back at load time, one row per problem: the reason, the column, the line of the file and the row as delivered (its fields re-joined as CSV). Rows of batches that were later replaced stay, for the record: raw.quarantine_current shows the published batches only.';
+-- Where the row is in the file the council handed over, when that is not source_file itself
+-- (a converted XML or workbook, a row mapped from a return): extract/returns/origins.py.
+alter table raw.quarantine add column if not exists origin_file text;
+alter table raw.quarantine add column if not exists origin_location text;
 create or replace view raw.quarantine_current as
     select q.* from raw.quarantine q join raw.load_manifest m using (batch_id) where m.status = 'loaded';
 """
@@ -495,9 +499,11 @@ def explain_and_remove(cur, feed: Feed, batch_id: int, batch_table: sql.Composab
     later deliveries of any repeated key (the first row loads); remove them from the batch."""
     problems = row_problems(feed)
     original_line = sql.SQL(" || ',' || ").join(_csv_field(c) for c in header)
+    # source_file: the delivered file, or an SQL expression over the batch's rows (alias b) for a
+    # batch built from other tables, whose rows each carry their own lineage (returns/importer.py).
     common = sql.SQL("{batch}, {feed}, {date}, {file}").format(
         batch=sql.Literal(batch_id), feed=sql.Literal(feed.id), date=sql.Literal(extract_date),
-        file=sql.Literal(source_file))
+        file=source_file if isinstance(source_file, sql.Composable) else sql.Literal(source_file))
     target = sql.SQL("insert into raw.quarantine (batch_id, feed, extract_date, source_file, row_number, "
                      "line_number, column_name, reason, original_line) ")
     cur.execute(sql.SQL("select exists (select 1 from {})").format(bad_rows))

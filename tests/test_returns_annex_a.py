@@ -292,6 +292,12 @@ def test_import_maps_the_lists_into_the_nightly_feeds(settings, conn, tmp_path):
     reasons = query(conn, "select reason from raw.quarantine_current where feed = 'crs__cp_plans' "
                           "and extract_date = %s", (as_at,))
     assert reasons == [("initial_category: unknown code: 'z) Bullying'",)]
+    # The mapped row points at the council's workbook, its sheet and row (issue #16), not at our
+    # converted CSV or at "mapped from ...".
+    bullying = next(i for i, row in enumerate(rows[7]) if "z) Bullying" in row)
+    assert query(conn, "select origin_file, origin_location from raw.quarantine_current where feed = 'crs__cp_plans' "
+                       "and extract_date = %s", (as_at,)) == [
+        (str((folder / "Annex A 2024.xlsx").resolve()), f"sheet {SHEET_TITLES[7]!r}, row {bullying + 2}")]
 
     # Descriptive values became codes; dates ISO; ids from child and date (empty values arrive as null).
     people = dict(query(conn, "select person_id, gender || '/' || ethnicity || '/' || uasc from raw.crs__people "
@@ -367,6 +373,9 @@ def test_a_malformed_workbook_gets_the_extract_layers_errors(settings, conn, tmp
     (reason, line), = query(conn, "select reason, original_line from raw.quarantine_current "
                                   "where feed = 'annex_a__list_1_contacts' and extract_date = %s", (as_at,))
     assert reason == "date_of_contact: not a date (DD/MM/YYYY): '2018-13-45'"
+    assert query(conn, "select origin_file, origin_location from raw.quarantine_current "
+                       "where feed = 'annex_a__list_1_contacts' and extract_date = %s", (as_at,)) == [
+        (str((folder / "Annex A 2023.xlsx").resolve()), f"sheet {SHEET_TITLES[1]!r}, row 7")]
     assert line.startswith(rows[1][4][0]) and line.endswith(",7")  # sheet row 7 (after the blank row 5)
     # A rejected file stops the mapping: no nightly batch was made from a partial return.
     assert query(conn, "select count(*) from raw.load_manifest where extract_date = %s and feed like 'crs__%%'",

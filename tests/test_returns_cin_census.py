@@ -232,3 +232,25 @@ def test_reimporting_the_same_census_changes_nothing(imported, conn):
     first, again = imported
     assert {r.status for r in again.loaded + again.derived} == {"duplicate"}
     assert {r.feed: r.rows for r in again.derived} == {r.feed: r.rows for r in first.derived}
+
+
+def test_quarantined_rows_point_at_the_line_of_the_census_the_council_sent(settings, conn, tmp_path):
+    """Not at the CSV we converted it into (issue #16): the census file and the line its block starts on."""
+    from extract.returns.importer import import_returns
+
+    folder = tmp_path / "returns"
+    folder.mkdir()
+    census_file = folder / "CIN_Census_2011.xml"
+    shutil.copy(MALFORMED, census_file)
+    import_returns(settings, folder, 2011, returns=(CIN_CENSUS,))
+    located = query(conn, "select column_name, original_line, origin_file, origin_location from raw.quarantine_current "
+                          "where extract_date = %s", (date(2011, 3, 31),))
+    assert located and all(file == str(census_file.resolve()) for _, _, file, _ in located)
+    for _, original_line, _, where in located:
+        assert where == f"line {original_line.rsplit(',', 1)[1]}"  # the row's xml_line
+    bad_date = next(e.text for e in census(MALFORMED).iter("PersonBirthDate") if "/" in e.text)
+    [(_, _, _, where)] = [row for row in located if row[0] == "PersonBirthDate"]
+    lines = census_file.read_text(encoding="utf-8").splitlines()
+    start = int(where.removeprefix("line "))
+    child = lines[start - 1: lines.index("        </Child>", start - 1)]
+    assert "<Child>" in child[0] and any(bad_date in line for line in child)

@@ -73,6 +73,26 @@ def test_the_run_publishes_marts_as_at_31_march(conn, imported):
     assert query(conn, "select extract_date from marts.publication") == [(AS_AT,)]
 
 
+def test_the_import_ends_with_its_outcome_quarantined_rows_per_file_and_the_report(settings, conn, imported):
+    """The last lines say what became of the import, not a 6,000-line log (issue #16): published (with
+    how many warnings) or held back, the rows quarantined in each file the council handed over,
+    and where the quality report is."""
+    lines = imported.stdout.rstrip().splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(f"==> Returns import for {AS_AT}: "))
+    outcome, rest = lines[start], lines[start + 1:]
+    [(status, warnings)] = query(conn, "select status, warnings from dq.nightly_runs where extract_date = %s "
+                                       "order by updated_at desc limit 1", (AS_AT,))
+    assert outcome.split(": ", 1)[1].startswith(
+        "PUBLISHED" if status == "published" else f"PUBLISHED WITH {warnings} WARNING")
+    per_file = query(conn, """select coalesce(origin_file, source_file), count(distinct (batch_id, row_number))
+                              from raw.quarantine_current where extract_date = %s group by 1 order by 1""", (AS_AT,))
+    assert per_file and rest[0] == f"    Quarantined rows: {sum(n for _, n in per_file)} " \
+                                   "(raw.quarantine_current; the rest of each file loaded):"
+    assert rest[1:1 + len(per_file)] == [f"      {n:>6}  {file}" for file, n in per_file]
+    assert not any("mapped from" in file for file, _ in per_file)  # every row points at a delivered file
+    assert rest[-1] == f"    Quality report: {settings.state_dir}/reports/quality/{AS_AT}.html"
+
+
 def test_children_looked_after_at_31_march(conn, imported):
     expected = children_looked_after_at(AS_AT)
     assert expected > 1000  # the fake return: about half of its 2,675 children
@@ -119,7 +139,7 @@ def test_repeated_review_rows_are_quarantined_with_their_lines(conn, imported):
         seen.add(key)
     assert repeats
     quarantined = query(conn, "select line_number from raw.quarantine_current where feed = 'ssda903__reviews' "
-                              "and reason like 'duplicate key%%' order by 1")
+                              "and reason like 'duplicate key%%' and extract_date = %s order by 1", (AS_AT,))
     assert [q[0] for q in quarantined] == repeats
 
 

@@ -9,6 +9,7 @@ public fake return (tests/data/returns/ssda903_fake), read independently with th
 from __future__ import annotations
 
 import csv
+import shutil
 import tracemalloc
 from collections import Counter
 from datetime import date
@@ -195,7 +196,8 @@ def test_tiny_hand_made_return(tmp_path):
     assert tables["uasc.csv"][1:] == [["T002", "2", "14/02/2000", "14/02/2018"]]  # UASC 0 (T001) is no UASC row
     # Tables with no rows are not written (the loader refuses a header-only snapshot file).
     assert sorted(written) == ["episodes.csv", "header.csv", "missing.csv", "oc3.csv", "reviews.csv", "uasc.csv"]
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(written)
+    # Beside each CSV, where its rows are in the XML (extract/returns/origins.py).
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([*written, *(f"{w}.origin.json" for w in written)])
 
 
 def test_a_namespace_a_byte_order_mark_or_utf16_change_nothing(tmp_path):
@@ -368,3 +370,24 @@ def test_the_tiny_return_loads_and_quarantines_what_it_should(conn, tmp_path):
     loaded = query(conn, 'select mis_start, mis_end from raw.ssda903__missing '
                          "where _extract_date = %s order by 1", (date(1997, 3, 31),))
     assert [(start, end or "") for start, end in loaded] == [("03/08/2017", "05/08/2017"), ("10/01/2018", "")]
+
+
+def test_quarantined_rows_point_at_the_line_of_the_xml_the_council_sent(settings, conn, tmp_path):
+    """Not at the CSV we converted it into (issue #16): the line of the row's element in the 903 XML."""
+    from extract.returns.importer import import_returns
+
+    folder = tmp_path / "returns"
+    folder.mkdir()
+    xml = folder / "return_903.xml"
+    shutil.copy(TINY_XML, xml)
+    result = import_returns(settings, folder, 1996, returns=(ssda903.SSDA903,))
+    episodes = next(r for r in result.loaded if r.feed == "ssda903__episodes")
+    located = query(conn, "select column_name, origin_file, origin_location from raw.quarantine where batch_id = %s "
+                          "order by column_name", (episodes.batch_id,))
+    lines = xml.read_text(encoding="utf-8").splitlines()
+    bad_date = next(n for n, line in enumerate(lines, start=1) if "<DECOM>2017-02-30</DECOM>" in line)
+    assert [(c, f) for c, f, _ in located] == [("CHILD", str(xml.resolve())), ("DECOM", str(xml.resolve()))]
+    for column, _, where in located:
+        line = int(where.removeprefix("line "))
+        assert lines[line - 1].strip() == "<EPISODE>", (column, where)  # the row's element starts there
+    assert dict((c, w) for c, _, w in located)["DECOM"] == f"line {bad_date - 1}"

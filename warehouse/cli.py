@@ -242,11 +242,16 @@ def _night_outcome(settings: Settings, run_id: str | None, extract_date: date) -
         if rows:
             found.update(rows[0])
         with conn.cursor() as cur:
-            cur.execute("select to_regclass('raw.quarantine_current') is not null")
-            if cur.fetchone()[0]:
-                found["quarantined"] = [(r["file"], r["rows"]) for r in dq.rows(conn, """
-                    select source_file as file, count(distinct (batch_id, row_number)) as rows
-                    from raw.quarantine_current where extract_date = %s group by 1 order by 1""", (extract_date,))]
+            cur.execute("select count(*) from information_schema.columns where table_schema = 'raw' "
+                        "and table_name = 'quarantine_current' and column_name in ('source_file', 'origin_file')")
+            present = cur.fetchone()[0]
+        if present:
+            # Per file the council delivered: a converted return's or a mapped row's own file
+            # (extract/returns/origins.py), else the delivered CSV.
+            delivered = "coalesce(origin_file, source_file)" if present == 2 else "source_file"
+            found["quarantined"] = [(r["file"], r["rows"]) for r in dq.rows(conn, f"""
+                select {delivered} as file, count(distinct (batch_id, row_number)) as rows
+                from raw.quarantine_current where extract_date = %s group by 1 order by 1""", (extract_date,))]
         conn.rollback()
     finally:
         conn.close()

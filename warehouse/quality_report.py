@@ -237,11 +237,17 @@ def _quarantine(conn, extract_date: datetime.date) -> dict[str, Any]:
     by_reason = [{"feed": f, "reason": text, "rows": n}
                  for (f, text), n in sorted(counts.items(), key=lambda item: (-item[1], item[0]))]
     # Location columns only: never the original row's values.
+    # A return converted from XML or a workbook, or mapped into a nightly feed: where the row is in
+    # the file the council handed over (extract/returns/origins.py), rather than our converted CSV.
+    delivered = _first(columns, "source_file", "file")
+    if delivered and "origin_file" in columns:
+        delivered = f"coalesce(origin_file, {delivered})"
     location = [(c, label) for c, label in (
         (_first(columns, "row_number", "source_row_number", "_row_number", "row"), "row"),
         (_first(columns, "line_number", "line", "source_line"), "line"),
         (_first(columns, "column_name", "column", "source_column"), "column"),
-        (_first(columns, "source_file", "file"), "file")) if c]
+        (delivered, "file"),
+        (_first(columns, "origin_location"), "where in the file")) if c]
     select = ", ".join([f"{feed} as feed"] + [f'{c} as "{label}"' for c, label in location] + [f"{reason} as reason"])
     order = ", ".join(["1"] + [str(i + 2) for i in range(len(location))])
     examples = dq.rows(conn, f"select {select} from raw.quarantine where {where} order by {order} limit %s",

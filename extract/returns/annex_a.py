@@ -61,7 +61,7 @@ from pathlib import Path
 from .. import feeds as F
 from ..feeds import DATE_DMY, NUMBER, TEXT, Column, Feed
 from ..load import RejectedFile
-from . import Mapping, StatutoryReturn, iso_date, this_night
+from . import Mapping, StatutoryReturn, iso_date, origins, this_night
 
 log = logging.getLogger(__name__)
 
@@ -422,7 +422,7 @@ def convert_sheet(workbook_path: Path, worksheet, annex_list: AnnexList, landing
         log.error("%s, sheet %r: no heading for required column(s) %s", workbook_path, worksheet.title,
                   ", ".join(missing_required))
     out = landing / f"{_safe_file_name(workbook_path.stem)} - {_safe_file_name(worksheet.title)}.csv"
-    written = 0
+    written, sheet_rows = 0, []
     with out.open("w", encoding="utf-8", newline="") as fh:
         writer = csv.writer(fh, lineterminator="\n")
         writer.writerow([c.name for c in columns])
@@ -438,6 +438,8 @@ def convert_sheet(workbook_path: Path, worksheet, annex_list: AnnexList, landing
             if any(v for column, v in zip(columns, values) if column is not SHEET_ROW):
                 writer.writerow(values)
                 written += 1
+                sheet_rows.append(sheet_row)
+    origins.write(out, workbook_path, sheet_rows, origins.ROW, sheet=worksheet.title)
     return out, written
 
 

@@ -57,7 +57,7 @@ from pathlib import Path
 from .. import feeds as F
 from ..feeds import CODE, DATE, NUMBER, TEXT, Column, Feed
 from ..load import RejectedFile
-from . import Mapping, StatutoryReturn, this_night
+from . import Mapping, StatutoryReturn, origins, this_night
 
 SOURCE = "cin_census"
 # The census's boolean codes (the schema's "yesnotype"); the mappings read true/TRUE/1 as yes.
@@ -339,9 +339,11 @@ def convert(path: Path, landing: Path) -> dict[str, Path]:
         writers = {feed_id: csv.writer(fh, lineterminator="\n") for feed_id, fh in handles.items()}
         for feed in FEEDS:
             writers[feed.id].writerow(c.label for c in feed.columns)  # the DfE's names
+        lines: dict[str, list[int]] = {feed.id: [] for feed in FEEDS}  # each row's xml_line (origins.py)
         for child in _children(path):
             for feed, row in _child_rows(child):
                 writers[feed.id].writerow(row)
+                lines[feed.id].append(int(row[-1] or 0))
     except BaseException:
         for fh in handles.values():
             fh.close()
@@ -350,6 +352,8 @@ def convert(path: Path, landing: Path) -> dict[str, Path]:
         raise
     for fh in handles.values():
         fh.close()
+    for feed_id, csv_path in outputs.items():
+        origins.write(csv_path, path, lines[feed_id], origins.LINE)
     return outputs
 
 

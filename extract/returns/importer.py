@@ -39,7 +39,7 @@ from ..generate import landing_folder
 from ..load import (LoadResult, RejectedFile, _attach, _fail, _record, file_sha256, load_file, loaded_batch_with, prepare,
                     quarantine_rows)
 from ..nightly import MissingFile
-from . import Mapping, StatutoryReturn, collection_date
+from . import Mapping, StatutoryReturn, collection_date, origins
 from .registry import RETURNS
 
 log = logging.getLogger(__name__)
@@ -99,10 +99,13 @@ def import_returns(settings: Settings, folder: Path | str, year: int,
                 log.error("%s %s: rejected: %s", feed.id, extract_date, exc)
                 rejected.append(str(exc))
         if rejected:
+            origins.locate_quarantined(conn, [r.batch_id for r in result.loaded if r.rows_quarantined])
             raise RejectedFile(f"{len(rejected)} return file(s) rejected for collection year {year} "
                                f"(extract date {extract_date}); nothing was mapped into the nightly feeds:\n"
                                + "\n".join(rejected))
         result.derived = map_into_nightly_feeds(conn, returns, extract_date)
+        # Quarantined rows point at the council's own file: the XML line, or the sheet and row.
+        origins.locate_quarantined(conn, [r.batch_id for r in result.loaded + result.derived if r.rows_quarantined])
     finally:
         conn.close()
     return result
@@ -203,8 +206,9 @@ def derive_batch(conn, target: Feed, mappings: list[Mapping], extract_date: date
                 batch_table, sql.Literal(extract_date)))
         conn.commit()
         with conn.cursor() as cur:
+            # Each mapped row names the return row it came from (<CSV> row <n>), not "mapped from ...".
             quarantined = quarantine_rows(cur, target, batch_id, batch_table, target.column_names, extract_date,
-                                          description)
+                                          sql.SQL("b._source_file"))
         conn.commit()
         _attach(conn, target, extract_date, batch_id, batch_table, copied - quarantined, quarantined)
     except BaseException as exc:

@@ -66,6 +66,7 @@ from pathlib import Path
 from typing import Any
 
 from ..load import RejectedFile
+from . import origins
 
 log = logging.getLogger(__name__)
 
@@ -185,7 +186,8 @@ def convert(xml_path: Path, out_dir: Path) -> dict[str, Path]:
         writers = {name: csv.writer(fh, lineterminator="\n") for name, fh in handles.items()}
         for name, writer in writers.items():
             writer.writerow(TABLE_COLUMNS[name])
-        rows = _write_children(xml_path, writers)
+        lines: dict[str, list[int]] = {name: [] for name in TABLE_COLUMNS}  # each row's XML line (origins.py)
+        rows = _write_children(xml_path, writers, lines)
     except BaseException:
         for fh in handles.values():
             fh.close()
@@ -204,6 +206,7 @@ def convert(xml_path: Path, out_dir: Path) -> dict[str, Path]:
         if rows[name]:
             partial[name].replace(final[name])
             written[name] = final[name]
+            origins.write(final[name], xml_path, lines[name], origins.LINE)
         else:
             partial[name].unlink()
             final[name].unlink(missing_ok=True)  # left by an earlier conversion into the same folder
@@ -212,8 +215,25 @@ def convert(xml_path: Path, out_dir: Path) -> dict[str, Path]:
     return written
 
 
-def _write_children(xml_path: Path, writers: dict[str, Any]) -> Counter:
-    """Stream the file, writing each CHILD's rows as soon as the child ends. Returns the rows written per file."""
+def _events(xml_path: Path):
+    """(event, element, line) as ``ET.iterparse`` gives (event, element), with the line each element
+    starts on: the file is fed to the parser a line at a time, as the CIN census converter does."""
+    parser = ET.XMLPullParser(events=("start", "end"))
+    line_number = 0
+    with Path(xml_path).open("rb") as fh:
+        for line_number, line in enumerate(fh, start=1):
+            parser.feed(line)
+            for event, element in parser.read_events():
+                yield event, element, line_number
+    parser.close()
+    for event, element in parser.read_events():
+        yield event, element, line_number
+
+
+def _write_children(xml_path: Path, writers: dict[str, Any], lines: dict[str, list[int]]) -> Counter:
+    """Stream the file, writing each CHILD's rows as soon as the child ends. Returns the rows written per file.
+
+    ``lines`` gets, per file, the XML line of each row written: its group element's, or the CHILD's."""
     rows: Counter = Counter({name: 0 for name in TABLE_COLUMNS})
     unknown: set[str] = set()
     root = None
@@ -221,8 +241,9 @@ def _write_children(xml_path: Path, writers: dict[str, Any]) -> Counter:
     child_fields: dict[str, str] = {}  # the child's own values (outside any group)
     groups: list[tuple[str, dict[str, str]]] = []  # (table, values) for each group element of the child
     group: dict[str, str] | None = None  # the group element being read
+    child_line, group_lines = 0, []
     try:
-        for event, element in ET.iterparse(xml_path, events=("start", "end")):
+        for event, element, line_number in _events(xml_path):
             name = _local_name(element.tag)
             if event == "start":
                 depth += 1
@@ -230,14 +251,20 @@ def _write_children(xml_path: Path, writers: dict[str, Any]) -> Counter:
                     root = element
                 elif depth == 2 and name == CHILD_ELEMENT:
                     child_fields, groups, group = {}, [], None
+                    child_line, group_lines = line_number, []
                 elif depth > 2 and name in GROUP_TABLES:
                     group = {}
                     groups.append((GROUP_TABLES[name], group))
+                    group_lines.append(line_number)
                 continue
             depth -= 1
             if depth == 1:  # an element directly under the root ended: a CHILD, or something else
                 if name == CHILD_ELEMENT:
-                    rows.update(_write_child(writers, child_fields, groups))
+                    tables = _write_child(writers, child_fields, groups)
+                    rows.update(tables)
+                    row_lines = [child_line] * (len(tables) - len(groups)) + group_lines
+                    for table, line in zip(tables, row_lines):
+                        lines[table].append(line)
                 root.clear()  # drop the finished element from the tree: memory stays flat
             elif depth >= 2 and name in GROUP_TABLES:
                 group = None
