@@ -28,7 +28,8 @@ sys.path.insert(0, str(ROOT))
 def dbt_seconds(airflow_db: Path) -> tuple[float, int, float]:
     """(seconds in dbt tasks, number of dbt tasks, run wall seconds) of the latest nightly run."""
     with sqlite3.connect(airflow_db) as conn:
-        # With `airflow dags test` the run's start_date is its logical date: time the tasks instead.
+        # The span of the tasks (from the first start to the last end), as measured before the CLI
+        # recorded true run times (#16): `airflow dags test` alone records the logical date as the start.
         [(run_id, start, end)] = conn.execute(
             "select r.run_id, min(t.start_date), max(t.end_date) from dag_run r join task_instance t "
             "on t.run_id = r.run_id and t.dag_id = r.dag_id where r.dag_id = 'safeguarding_nightly' "
