@@ -617,8 +617,43 @@ def load_file(conn, feed: Feed, path: Path, extract_date: date, parts: int | Non
         raise
     with conn.cursor() as cur:
         batch_id = _record(cur, feed, extract_date, path, facts.sha256, size, "loading", encoding=facts.encoding)
+        hold_batch_lock(cur, batch_id)  # before the row is visible: a `loading` row with a free lock is a dead load
     conn.commit()
+    try:
+        return _load_batch(conn, feed, path, extract_date, facts, scan, batch_id, clock)
+    finally:
+        release_batch_lock(conn, batch_id)
 
+
+# A load in progress holds a session-level advisory lock on its batch. It goes with the session: when
+# the loading process is killed or PostgreSQL restarts, the lock is free and the batch is seen as
+# interrupted (extract/recovery.py). The check interval makes a server notice a vanished client within
+# seconds even mid-statement, so its session (and lock) does not outlive the client for long.
+CLIENT_CHECK_INTERVAL = "5s"
+
+
+def batch_lock_key(batch_id: int) -> str:
+    return f"safeguarding load of batch {batch_id}"
+
+
+def hold_batch_lock(cur, batch_id: int) -> None:
+    cur.execute("select pg_advisory_lock(hashtextextended(%s, 0))", (batch_lock_key(batch_id),))
+    cur.execute(f"set client_connection_check_interval = '{CLIENT_CHECK_INTERVAL}'")
+
+
+def release_batch_lock(conn, batch_id: int) -> None:
+    try:
+        conn.rollback()
+        with conn.cursor() as cur:
+            cur.execute("select pg_advisory_unlock(hashtextextended(%s, 0))", (batch_lock_key(batch_id),))
+        conn.commit()
+    except psycopg2.Error:  # the connection is gone (and its lock with it)
+        pass
+
+
+def _load_batch(conn, feed: Feed, path: Path, extract_date: date, facts: FileFacts, scan: Scan, batch_id: int,
+                clock: "_Clock") -> LoadResult:
+    """COPY, check and attach a file recorded as `loading` (batch_id)."""
     batch_name = f"{feed.id}__batch_{batch_id}"
     batch_table = sql.Identifier(batch_name)
     loaded = None

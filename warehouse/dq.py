@@ -119,12 +119,30 @@ comment on view dq.night_results is
 """
 
 
+RECOVERY_DDL = """
+create table if not exists dq.recovered_loads (
+    run_id              text        not null,
+    extract_date        date        not null,
+    feed                text        not null,
+    batch_id            bigint      not null,
+    batch_extract_date  date,
+    source_file         text,
+    what                text        not null,
+    dropped_tables      text[]      not null default '{}',
+    recovered_at        timestamptz not null default now()
+);
+comment on table dq.recovered_loads is
+    'Loads a crash left unfinished (the loader killed, PostgreSQL stopped mid-COPY), found and cleaned up by the next run (run_id, extract_date): its manifest row marked failed with the reason, the tables it left in raw dropped (extract/recovery.py).';
+"""
+
+
 def ensure_schema(conn) -> None:
     """Create the dq schema and tables if needed, and let the auditor role read them (if it exists)."""
     with conn.cursor() as cur:
         # Two steps of a run may start at once (a backfill): serialise the DDL.
         cur.execute("select pg_advisory_xact_lock(hashtext('dq.ensure_schema'))")
         cur.execute(DDL)
+        cur.execute(RECOVERY_DDL)
         cur.execute("select 1 from pg_roles where rolname = %s", (AUDITOR_ROLE,))
         if cur.fetchone():
             cur.execute(f"grant usage on schema dq to {AUDITOR_ROLE}")
@@ -229,6 +247,21 @@ def current_run_id(extract_date: date) -> str:
     import os
 
     return os.environ.get("AIRFLOW_CTX_DAG_RUN_ID") or f"manual__{extract_date.isoformat()}"
+
+
+def record_recoveries(conn, *, run_id: str, extract_date: date, recovered: list) -> None:
+    """What the run found left unfinished by a crash and cleaned up (extract/recovery.py)."""
+    if not recovered:
+        return
+    ensure_schema(conn)
+    with conn.cursor() as cur:
+        for r in recovered:
+            cur.execute("""insert into dq.recovered_loads (run_id, extract_date, feed, batch_id, batch_extract_date,
+                                                          source_file, what, dropped_tables)
+                           values (%s, %s, %s, %s, %s, %s, %s, %s)""",
+                        (run_id, extract_date, r.feed, r.batch_id, r.extract_date, r.source_file, r.what,
+                         list(r.dropped_tables)))
+    conn.commit()
 
 
 PUBLICATION_TABLE = "publication"

@@ -41,6 +41,7 @@ def extract(extract_date: date, settings: Settings | None = None) -> list[dict]:
     from extract.nightly import load_night
 
     settings = settings or load()
+    recover_after_crash(extract_date, settings)
     try:
         results = load_night(settings, extract_date)
     except RejectedFile as exc:
@@ -48,6 +49,19 @@ def extract(extract_date: date, settings: Settings | None = None) -> list[dict]:
                      stage="extract", reason=exc)
         raise
     return [r.__dict__ | {"extract_date": r.extract_date.isoformat()} for r in results]
+
+
+def recover_after_crash(extract_date: date, settings: Settings) -> None:
+    """Before loading: finish off loads a crash left behind (extract/recovery.py), in the log and in dq."""
+    from extract.recovery import recover_interrupted_loads
+
+    conn = db.connect(settings)
+    try:
+        recovered = recover_interrupted_loads(conn)
+        dq.record_recoveries(conn, run_id=dq.current_run_id(extract_date), extract_date=extract_date,
+                             recovered=recovered)
+    finally:
+        conn.close()
 
 
 def import_returns(extract_date: date, folder: str, settings: Settings | None = None) -> list[dict]:
@@ -60,6 +74,7 @@ def import_returns(extract_date: date, folder: str, settings: Settings | None = 
     settings = settings or load()
     if extract_date != collection_date(extract_date.year):
         raise ValueError(f"returns are imported as at 31 March of their collection year, not {extract_date}")
+    recover_after_crash(extract_date, settings)
     try:
         try:
             result = load_returns(settings, folder, extract_date.year)
