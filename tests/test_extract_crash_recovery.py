@@ -6,6 +6,9 @@ The faults are injected for real, on a PostgreSQL of this module's own (one of t
 * PostgreSQL's backend killed (kill -9) in the middle of a COPY, which restarts the server;
 * then the next extract step recovers both: the manifest rows left `loading` are marked failed
   with the reason, the tables left in raw are dropped, and the log and dq.recovered_loads say so.
+
+Also: an incremental feed's rejected delta holds the later nights back until it is re-delivered
+(it used to be skipped for good).
 """
 
 from __future__ import annotations
@@ -16,12 +19,14 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 
-from extract.feeds import CRS_VISITS
+from extract.feeds import CRS_CONTACTS, CRS_VISITS
 from extract.generate import generate_night, landing_folder
+from extract.load import RejectedFile
+from extract.nightly import MissingDelta
 from warehouse import db, dq, embedded_postgres, nightly
 from warehouse.settings import PROJECT_ROOT, load
 
@@ -190,3 +195,49 @@ def test_what_was_published_stayed_whole(crashes):
     assert published_visits(conn) == outcome["before"]  # the re-deliveries never replaced the night's batch
     assert query(conn, "select count(*) from raw.load_manifest where feed = %s and extract_date = %s "
                        "and status = 'loaded'", (CRS_VISITS.id, NIGHT)) == [(1,)]
+
+
+# --- an incremental feed's rejected delta ------------------------------------------------------
+
+GAP_NIGHTS = [date(2026, 9, 10) + timedelta(days=n) for n in range(3)]
+
+
+def test_a_rejected_delta_holds_the_next_nights_back_until_it_is_re_delivered(server, tmp_path):
+    import dataclasses
+
+    settings, _ = server
+    settings = dataclasses.replace(settings, landing_dir=tmp_path / "landing")
+    first, rejected, after = GAP_NIGHTS
+    for night in GAP_NIGHTS:  # contacts and visits: a full delivery, then a delta each night
+        generate_night(settings.landing_dir, night, scale="tiny")
+    delta = landing_folder(settings.landing_dir, CRS_CONTACTS.source, rejected) / CRS_CONTACTS.file_name
+    delivered = delta.read_bytes()
+    changed = {line.split(b",", 1)[0].decode() for line in delivered.splitlines()[1:]}
+    assert changed  # the contacts that changed that day (a tiny borough: a few)
+    nightly.extract(first, settings)
+    delta.write_bytes(delivered[:-20])  # cut short in transfer: rejected
+    with pytest.raises(RejectedFile, match="truncated file"):
+        nightly.extract(rejected, settings)
+
+    with pytest.raises(MissingDelta) as held:
+        nightly.extract(after, settings)
+
+    message = str(held.value)
+    assert f"crs__contacts: the delivery of {rejected} was refused and has not been loaded since" in message
+    assert "truncated file" in message and f"re-run that night (extract_date {rejected})" in message
+    assert "crs__visits" not in message  # its delta of that night loaded
+    conn = connect(settings)
+    try:
+        [(status, stage, recorded)] = query(conn, "select status, stage, message from dq.nightly_runs "
+                                                  "where run_id = %s", (dq.current_run_id(after),))
+        assert (status, stage) == ("held_back", "extract") and "crs__contacts" in recorded and str(rejected) in recorded
+
+        delta.write_bytes(delivered)  # re-delivered
+        nightly.extract(rejected, settings)
+        nightly.extract(after, settings)  # no longer held back
+
+        in_raw = {c for (c,) in query(conn, f"select contact_id from {CRS_CONTACTS.raw_table} "
+                                            "where _extract_date = %s", (rejected,))}
+        assert changed <= in_raw  # every change of the rejected night reached raw
+    finally:
+        conn.close()
