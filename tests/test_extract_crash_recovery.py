@@ -8,7 +8,8 @@ The faults are injected for real, on a PostgreSQL of this module's own (one of t
   with the reason, the tables left in raw are dropped, and the log and dq.recovered_loads say so.
 
 Also: an incremental feed's rejected delta holds the later nights back until it is re-delivered
-(it used to be skipped for good).
+(it used to be skipped for good), and the quality report counts only the quarantined rows of
+the batch that replaced a re-delivered one.
 """
 
 from __future__ import annotations
@@ -241,3 +242,29 @@ def test_a_rejected_delta_holds_the_next_nights_back_until_it_is_re_delivered(se
         assert changed <= in_raw  # every change of the rejected night reached raw
     finally:
         conn.close()
+
+
+def test_the_quality_report_counts_only_the_quarantine_of_the_batch_published(server, tmp_path):
+    """A re-delivery with its bad rows corrected replaces the batch: its old quarantined rows are not the night's."""
+    import dataclasses
+
+    from warehouse.quality_report import build_quality_report
+
+    settings, _ = server
+    settings = dataclasses.replace(settings, landing_dir=tmp_path / "landing")
+    night = date(2026, 9, 5)  # before the nights of the test above, which it must not depend on
+    generate_night(settings.landing_dir, night, scale="tiny", defects=["bad_date"])  # 3 bad referral dates
+    nightly.extract(night, settings)
+    generate_night(settings.landing_dir, night, scale="tiny")  # the corrected re-delivery
+    nightly.extract(night, settings)
+    conn = connect(settings)
+    try:
+        assert query(conn, "select count(*) from raw.quarantine where extract_date = %s", (night,)) == [(3,)]
+        dq.record_night(conn, run_id="report_test", extract_date=night, status=dq.RUNNING, stage="extract")
+    finally:
+        conn.close()
+
+    html = build_quality_report(settings, extract_date=night).read_text()
+
+    assert '<div class="n">0</div><div class="l">rows quarantined</div>' in html
+    assert "No row was quarantined for this night." in html
