@@ -11,6 +11,7 @@
     safeguarding psql             open psql on the warehouse
     safeguarding quality-report   build the nightly quality report (HTML) from the dq schema (docs/quality.md)
     safeguarding roles            create or update the warehouse's roles and grants (warehouse/roles.py)
+    safeguarding builds           the latest builds of the marts, and which run holds marts_build (--release)
 """
 
 from __future__ import annotations
@@ -222,6 +223,24 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_builds(args: argparse.Namespace, settings: Settings) -> int:
+    """The latest builds (dq.marts_builds); --release ends the active claim of a run known to be dead."""
+    from . import builds, db
+
+    conn = db.connect(settings)
+    try:
+        if args.release:
+            when = f"{datetime.now(LONDON):%Y-%m-%d %H:%M %Z}"
+            ended = builds.release(conn, f"released by hand (safeguarding builds --release) at {when}")
+            print(f"Released {ended.describe()}." if ended else "No build holds marts_build: nothing to release.")
+        for b in builds.recent(conn):
+            print(f"{b.started_at:%Y-%m-%d %H:%M}  {b.status:10} {b.extract_date}  run {b.run_id}  build {b.build_id}"
+                  + (f"\n    {b.message}" if b.message else ""))
+    finally:
+        conn.close()
+    return 0
+
+
 def cmd_clean(args: argparse.Namespace, settings: Settings) -> int:
     if settings.embedded:
         embedded_postgres.stop(settings)
@@ -260,6 +279,9 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("clean", help="stop and delete local state")
     sub.add_parser("psql", help="open psql on the warehouse")
     sub.add_parser("roles", help="create or update the warehouse roles and grants")
+    builds_parser = sub.add_parser("builds", help="the latest builds of the marts (dq.marts_builds)")
+    builds_parser.add_argument("--release", action="store_true",
+                               help="end the claim on marts_build of a run that is dead (docs/operations.md)")
     report = sub.add_parser("quality-report", help="build the nightly quality report (HTML) from the dq schema")
     report.add_argument("--extract-date", help="YYYY-MM-DD; default the latest night validated")
     for passthrough in ("dbt", "airflow"):
@@ -299,6 +321,8 @@ def main(argv: list[str] | None = None) -> int:
             ensure_warehouse(settings)
             _apply_roles(settings)
             return 0
+        if args.command == "builds":
+            return cmd_builds(args, settings)
         if args.command == "quality-report":
             from .quality_report import build_quality_report
 

@@ -29,6 +29,9 @@ import logging
 from datetime import date
 from typing import Any, Iterable
 
+from .builds import DDL as builds_ddl
+from .builds import PUBLICATION_TABLE
+
 log = logging.getLogger(__name__)
 
 SCHEMA = "dq"
@@ -142,6 +145,7 @@ def ensure_schema(conn) -> None:
         # Two steps of a run may start at once (a backfill): serialise the DDL.
         cur.execute("select pg_advisory_xact_lock(hashtext('dq.ensure_schema'))")
         cur.execute(DDL)
+        cur.execute(builds_ddl)
         cur.execute(RECOVERY_DDL)
         cur.execute("select 1 from pg_roles where rolname = %s", (AUDITOR_ROLE,))
         if cur.fetchone():
@@ -264,8 +268,6 @@ def record_recoveries(conn, *, run_id: str, extract_date: date, recovered: list)
     conn.commit()
 
 
-PUBLICATION_TABLE = "publication"
-
 PUBLICATION_DDL = """
 drop table if exists {schema}.publication;
 create table {schema}.publication (
@@ -282,18 +284,17 @@ comment on table {schema}.publication is
 """
 
 
-def write_publication_record(conn, schema: str, *, extract_date: date, run_id: str, status: str,
+def write_publication_record(cur, schema: str, *, extract_date: date, run_id: str, status: str,
                              warnings: int, quality_report: str | None) -> None:
     """Write the one-row ``publication`` table into the build schema, so it is published with the marts.
 
     BI readers cannot read dq; this row is how they see that tonight's marts carry a
-    warning flag, and which night they are.
+    warning flag, and which night they are. Written in the publish transaction (``cur``),
+    after the build is checked (warehouse/publish.py).
     """
-    with conn.cursor() as cur:
-        cur.execute(PUBLICATION_DDL.format(schema=schema))
-        cur.execute(f"insert into {schema}.publication (extract_date, run_id, status, warnings, quality_report) "
-                    "values (%s, %s, %s, %s, %s)", (extract_date, run_id, status, warnings, quality_report))
-    conn.commit()
+    cur.execute(PUBLICATION_DDL.format(schema=schema))
+    cur.execute(f"insert into {schema}.publication (extract_date, run_id, status, warnings, quality_report) "
+                "values (%s, %s, %s, %s, %s)", (extract_date, run_id, status, warnings, quality_report))
 
 
 def hold_back(settings, *, run_id: str, extract_date: date, stage: str, reason: BaseException) -> None:
