@@ -296,7 +296,7 @@ def test_publishing_updates_the_asset_and_queues_the_downstream_dag(airflow, bac
 
 def test_the_bi_reader_reads_the_published_mart_and_not_raw(settings, backfill):
     reader = psycopg2.connect(host=settings.connection.host, port=settings.connection.port,
-                              dbname=settings.connection.dbname, user="safeguarding_bi_reader")
+                              dbname=settings.connection.dbname, user="safeguarding_bi_reader", password="test-only")
     try:
         with reader.cursor() as cur:
             cur.execute("select count(*) from marts.mart_return_home_interviews")

@@ -29,7 +29,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from . import embedded_postgres
-from .settings import DAGS_DIR, PROJECT_ROOT, ConfigurationError, Settings, load
+from .settings import DAGS_DIR, PROJECT_ROOT, ConfigurationError, Settings, load, local_superuser_password_file
 
 LONDON = ZoneInfo("Europe/London")
 DAG_ID = "safeguarding_nightly"
@@ -45,11 +45,7 @@ def airflow_env(settings: Settings) -> dict[str, str]:
     env.setdefault("AIRFLOW__CORE__DEFAULT_TIMEZONE", "Europe/London")
     env.setdefault("SAFEGUARDING_STATE_DIR", str(settings.state_dir))
     # The connection cosmos builds dbt's profile from (SAFEGUARDING_DBT_TASKS=cosmos; docs/operations.md).
-    # Cosmos insists on a password; the embedded server trusts local connections and ignores it.
-    connection = settings.connection
-    if settings.embedded and not connection.password:
-        connection = dataclasses.replace(connection, password="embedded-trust")
-    env.setdefault("AIRFLOW_CONN_SAFEGUARDING_WAREHOUSE", connection.url)
+    env.setdefault("AIRFLOW_CONN_SAFEGUARDING_WAREHOUSE", settings.connection.url)
     env.setdefault("AIRFLOW__COSMOS__ENABLE_TELEMETRY", "False")  # no usage pings from the pipeline
     # Airflow runs tasks in subprocesses: make sure they import this project.
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")]))
@@ -184,13 +180,20 @@ def _run_state(env: dict[str, str], dag_id: str, logical: datetime) -> str:
     return out[-1].split(",", 1)[0].strip() if out else "unknown"
 
 
+def _psql_command(settings: Settings) -> str:
+    """A psql command line that does not show the password (the embedded one is read from its file)."""
+    c = dataclasses.replace(settings.connection, password="")
+    if settings.embedded:
+        return f'PGPASSWORD="$(cat {local_superuser_password_file(settings.state_dir)})" {_psql_path()} "{c.url}"'
+    return f'{_psql_path()} "{c.url}"'  # psql asks for the password
+
+
 def _summary(settings: Settings, seconds: float) -> None:
-    url = settings.connection.url if settings.embedded else settings.connection.display_url
     print(f"""
 ==> Done in {seconds:.0f} s. Where to look:
 
   The mart (one row per missing episode):
-    {_psql_path()} "{url}" -c "select return_month, count(*) filter (where in_denominator) as returned, round(avg(offered_within_72h::int) * 100, 1) as pct_offered_within_72h from marts.mart_return_home_interviews group by 1 order by 1"
+    {_psql_command(settings)} -c "select return_month, count(*) filter (where in_denominator) as returned, round(avg(offered_within_72h::int) * 100, 1) as pct_offered_within_72h from marts.mart_return_home_interviews group by 1 order by 1"
 
   Data quality (Great Expectations Data Docs):
     {settings.data_docs_index}
@@ -330,7 +333,10 @@ def main(argv: list[str] | None = None) -> int:
             print(build_quality_report(settings, extract_date=night))
             return 0
         if args.command == "psql":
-            return subprocess.call([_psql_path(), settings.connection.url])
+            # The password in the environment, not on the command line, where `ps` shows it.
+            bare = dataclasses.replace(settings.connection, password="")
+            return subprocess.call([_psql_path(), bare.url],
+                                   env={**os.environ, "PGPASSWORD": settings.connection.password})
         if args.command == "dbt":
             from .dbt import run_dbt
 
