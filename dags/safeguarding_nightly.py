@@ -15,14 +15,13 @@ runs on it. Operators' guide (re-run, backfill, alerts): docs/operations.md.
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from airflow.sdk import Param, TaskGroup, chain, dag, task
 from airflow.timetables.trigger import CronTriggerTimetable
 
 from extract.feeds import FEEDS
 from warehouse.notify import on_run_failure, on_run_success
-from warehouse.orchestration import PUBLISHED_MARTS, START_DATE, cosmos_dbt_group, dbt_task_mode, default_args
+from warehouse.orchestration import (PUBLISHED_MARTS, RUN_TIMEOUT, START_DATE, cosmos_dbt_group, dbt_task_mode,
+                                     default_args)
 from warehouse.sensors import LandingFileSensor
 
 EXTRACT_DATE = "{{ ti.xcom_pull(task_ids='resolve_extract_date') }}"
@@ -33,8 +32,8 @@ EXTRACT_DATE = "{{ ti.xcom_pull(task_ids='resolve_extract_date') }}"
     schedule=CronTriggerTimetable("0 2 * * *", timezone="Europe/London"),
     start_date=START_DATE,
     catchup=False,
-    max_active_runs=1,  # one night at a time: runs share the marts_build schema
-    dagrun_timeout=timedelta(hours=4),
+    max_active_runs=1,  # one night at a time; the database holds one build at a time across DAGs (builds.py)
+    dagrun_timeout=RUN_TIMEOUT,
     default_args=default_args(),
     on_failure_callback=[on_run_failure],
     on_success_callback=[on_run_success],
@@ -85,10 +84,11 @@ def safeguarding_nightly():
     checked_raw = step("validate_raw")(extract_date)
 
     if dbt_task_mode() == "cosmos":
-        # The key pads must be in place before any model that pseudonymises runs; the snapshots run
-        # after the models they read, and not for a backfill (warehouse/nightly.py).
-        built = [step("install_pseudonymisation_key")(extract_date), cosmos_dbt_group("build_marts", EXTRACT_DATE),
-                 step("snapshot_history")(extract_date)]
+        # The run claims marts_build first (one build at a time, warehouse/builds.py); the key pads
+        # must be in place before any model that pseudonymises runs; the snapshots run after the
+        # models they read, and not for a backfill (warehouse/nightly.py).
+        built = [step("claim_build")(extract_date), step("install_pseudonymisation_key")(extract_date),
+                 cosmos_dbt_group("build_marts", EXTRACT_DATE), step("snapshot_history")(extract_date)]
     else:
         built = [step("build_marts")(extract_date)]
 

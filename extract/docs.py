@@ -75,7 +75,14 @@ query the source again. Feeds not listed arrive as files.
   council systems export; the pound sign is byte 0xA3). The loader tells them apart by
   reading the whole file (a file that is valid UTF-8 is read as UTF-8). Line ends LF or CRLF.
   The file must end with a line break: a file whose last line is cut off is a truncated
-  delivery.
+  delivery. A UTF-16 or UTF-32 file (Excel's "Unicode text", with or without a byte-order
+  mark) and a binary file (a workbook, an archive) are rejected, naming the encoding or what the
+  file looks like.
+* A value may be at most 128 KiB (131,072 bytes: `MAX_FIELD_BYTES` in extract/load.py, the
+  limit of Python's `csv` module, which the partners' tools and ours read these files with). No
+  column is free text anywhere near that long; a longer value nearly always means a stray quote
+  joined many lines into one field. Its row is quarantined with the reason (column and length),
+  like any bad value, so every row the warehouse keeps can be read by a standard CSV reader.
 * Dates `YYYY-MM-DD`; date-times `YYYY-MM-DD HH:MM` in London local time (staging converts them
   to instants, so elapsed hours are right across clock changes); numbers with a decimal point
   and no thousands separator; flags `Y`/`N`. Empty means unknown (or "not yet", e.g. an open
@@ -114,6 +121,14 @@ query the source again. Feeds not listed arrive as files.
 
   (`dbt_project/macros/incremental_feeds.sql`, `latest_version_of_each_key`, does this.)
   A corrected re-delivery of a night replaces that night's batch only.
+  **A rejected delta holds the later nights back.** A night's delta that was rejected (or whose
+  load failed) and never loaded since would be lost for good: the next delta does not repeat its
+  changes. So the extract step of every later night loads its files, then fails (the night is
+  held back, `dq.nightly_runs` and the quality report say why) naming the feed and the missing
+  night, until that night's file (its delta, or a full extract) is re-delivered and the night
+  re-run: `crs__contacts: the delivery of 2026-11-21 was refused and has not been loaded since
+  (...)` (`missing_deltas` in extract/nightly.py). Feeds from a source database are not held:
+  their query asks for everything since the last night loaded.
 * **HR** feeds are snapshots that each hold twelve month-end snapshots (`snapshot_date`), so
   a single delivery gives the year's trend.
 
@@ -123,7 +138,8 @@ query the source again. Feeds not listed arrive as files.
    count, whether it ends with a line break. Memory is constant (1 MB at a time).
 2. **Same file again?** The same feed, extract date and SHA-256 as a loaded batch: recorded in
    the manifest as `duplicate`, not loaded again.
-3. **File-level checks** (reject the whole file): empty file; undecodable bytes (neither UTF-8
+3. **File-level checks** (reject the whole file): empty file; not text (UTF-16 or UTF-32, named
+   as such; binary data, a NUL byte); undecodable bytes (neither UTF-8
    nor Windows-1252); header with a missing, unknown or repeated column; wrong delimiter
    (a header split by `;`, tab or `|`); truncated (last line cut off); a snapshot with no rows.
    While loading, COPY rejects a line with too few or too many fields or an unterminated
@@ -153,7 +169,7 @@ query the source again. Feeds not listed arrive as files.
    duplicate keys), generated from the declaration: required value empty; not a date (format
    and a real calendar date, via `pg_input_is_valid`), date-time or number; unknown code or
    flag; duplicate key within the file (the first row loads, later ones are quarantined);
-   end before start (`start_end` of the feed). Each problem becomes a row of
+   end before start (`start_end` of the feed); a value over 128 KiB. Each problem becomes a row of
    `raw.quarantine` and the row is removed from the batch; the rest loads.
 6. **Statistics**: `ANALYZE` of the batch (its parts too), before anyone can read it. The
    night's dbt build reads the batch seconds after the load, before autovacuum would have
@@ -184,11 +200,23 @@ Requires PostgreSQL 16 or later (`pg_input_is_valid`); the embedded server is 18
 ### `raw.load_manifest`: every file seen and what became of it
 
 `batch_id`, `feed`, `extract_date`, `source_file`, `file_sha256`, `file_bytes`,
-`file_encoding` (`UTF8` or `WIN1252`), `status`, `rows_loaded`, `rows_quarantined`, `message`,
+`file_encoding` (`UTF8` or `WIN1252`; for a rejected UTF-16 file, `UTF-16LE` or `UTF-16BE`), `status`,
+`rows_loaded`, `rows_quarantined`, `message`,
 `received_at`, `finished_at`. Status is one of `loading` (in progress), `loaded` (the published
 batch for its feed and date), `replaced` (by a corrected re-delivery), `duplicate` (same
 content as a loaded batch), `rejected` (the message says why, with line and column) and
 `failed` (interrupted or could not publish; safe to re-run).
+
+**After a crash.** A load in progress holds a lock on its batch for as long as its database
+session lives. When the loading process is killed or PostgreSQL stops mid-COPY, the row stays
+`loading` and what the load had committed (the batch table after its COPY, the parts of a big
+file) stays in `raw`, attached to nothing: no reader sees it. The next extract step (any
+night's, or a returns import) finds each `loading` row whose lock is free, marks it `failed`
+with the reason (`interrupted: the load stopped before it finished ...`), deletes its
+quarantine rows and drops its tables, and drops any other table left by a batch that is
+neither loading nor loaded; its log says so (`Recovered after a crash: ...`) and
+`dq.recovered_loads` records each (extract/recovery.py). A load running at the same time holds
+its lock and is left alone. Re-run the night that crashed to load its file.
 
 ### `raw.quarantine`: rows held back
 

@@ -51,6 +51,7 @@ from __future__ import annotations
 
 import csv
 import math
+import os
 import hashlib
 import random
 from bisect import bisect_right
@@ -58,6 +59,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
+
+from warehouse.settings import private_folder
 
 from . import feeds as F
 from .feeds import FEEDS, FEEDS_BY_ID, Feed
@@ -680,10 +683,11 @@ class FeedWriter:
     """Streams one feed's rows to its file (written to a .partial file, renamed when closed)."""
 
     def __init__(self, path: Path, feed: Feed, encoding: str, line_ending: str) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_folder(path.parent)  # children's data: folders 0700, files 0600, from the start
         self.path, self.feed = path, feed
         self.tmp = path.with_name(path.name + ".partial")
-        self.fh = self.tmp.open("w", newline="", encoding=encoding)
+        self.fh = open(os.open(self.tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", newline="",
+                       encoding=encoding)
         self.writer = csv.writer(self.fh, lineterminator=line_ending)
         self.writer.writerow(feed.column_names)
         self.rows = 0

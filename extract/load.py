@@ -105,6 +105,12 @@ create or replace view raw.quarantine_current as
 """
 
 NUMBER_PATTERN = F.VALUE_PATTERNS[F.NUMBER]
+# The longest value a field may hold: 128 KiB, the limit of Python's csv module, which the
+# partners' and our own tools read these files with. No declared column is free text anywhere
+# near that long; a value that long is nearly always a stray quote that joined many lines into
+# one field. Such a row is quarantined (reason, column, line), like any other bad value, so the
+# warehouse holds no row a standard CSV reader of the same file would fail on (docs/feeds.md).
+MAX_FIELD_BYTES = 128 * 1024
 UTF8_BOM = codecs.BOM_UTF8
 # Bytes Windows-1252 leaves undefined: a file holding one is neither UTF-8 nor Windows-1252.
 CP1252_UNDEFINED = (b"\x81", b"\x8d", b"\x8f", b"\x90", b"\x9d")
@@ -112,7 +118,13 @@ OTHER_DELIMITERS = (";", "\t", "|")
 
 
 class RejectedFile(Exception):
-    """A file that does not match its feed declaration. The message names file, line and column."""
+    """A file that does not match its feed declaration. The message names file, line and column.
+
+    ``encoding``: the file's encoding when that is what is wrong (UTF-16), for the manifest."""
+
+    def __init__(self, message: str, encoding: str | None = None) -> None:
+        super().__init__(message)
+        self.encoding = encoding
 
 
 @dataclass(frozen=True)
@@ -172,7 +184,7 @@ def _column_at(path: Path, line_start: int, offset: int, header: tuple[str, ...]
     with path.open("rb") as fh:
         fh.seek(line_start)
         prefix = fh.read(offset - line_start).decode("latin-1")
-    fields = next(csv.reader([prefix]), [""])
+    fields = _csv_fields(prefix) or [""]
     index = max(0, len(fields) - 1)
     if header and index < len(header):
         return f"column {header[index]}"
@@ -193,6 +205,9 @@ class Scan:
     # Where each part after the first starts, for a file loaded in parts: (byte offset, line number
     # of the line starting there). Always the start of a line outside any quoted field.
     part_starts: tuple[tuple[int, int], ...] = ()
+    # (byte offset, line) of the first NUL byte, which no UTF-8 or Windows-1252 text holds: a
+    # UTF-16 file or binary data (check_file says which).
+    nul_at: tuple[int, int] | None = None
 
 
 def scan_file(path: Path, parts: int = 1) -> Scan:
@@ -205,7 +220,7 @@ def scan_file(path: Path, parts: int = 1) -> Scan:
     """
     digest = hashlib.sha256()
     utf8 = codecs.getincrementaldecoder("utf-8")()
-    utf8_error = cp1252_error = None
+    utf8_error = cp1252_error = nul_at = None
     size = lines = last_line_start = quotes = 0
     last_byte = b""
     total = Path(path).stat().st_size
@@ -226,6 +241,8 @@ def scan_file(path: Path, parts: int = 1) -> Scan:
                     break
             quotes += chunk.count(b'"')
             digest.update(chunk)
+            if nul_at is None and (nul := chunk.find(b"\0")) >= 0:
+                nul_at = (size + nul, lines + chunk.count(b"\n", 0, nul) + 1)
             # Most chunks are plain ASCII: valid in both encodings, so there is nothing to decode
             # unless the last chunk ended inside a multi-byte character (halves this pass on a 1 GB file).
             plain_ascii = chunk.isascii() and utf8.getstate()[0] == b""
@@ -253,7 +270,7 @@ def scan_file(path: Path, parts: int = 1) -> Scan:
     # and two cuts on one line make one part.
     part_starts = list(dict.fromkeys(p for p in part_starts if p[0] < size and p[1] > 2))
     return Scan(digest.hexdigest(), size, lines, last_byte == b"\n", last_line_start, utf8_error, cp1252_error,
-                tuple(part_starts))
+                tuple(part_starts), nul_at)
 
 
 def check_file(path: Path, feed: Feed, scan: Scan) -> FileFacts:
@@ -261,6 +278,7 @@ def check_file(path: Path, feed: Feed, scan: Scan) -> FileFacts:
     if scan.size == 0 or not _first_line(path).strip():
         raise RejectedFile(f"{path}: line 1, column 1: the file is empty; expected a header with the columns "
                            f"{', '.join(c.label for c in feed.columns)}")
+    check_text_file(path, scan)
     if scan.utf8_error is None:
         encoding = "UTF8"
     elif scan.cp1252_error is None:
@@ -286,6 +304,46 @@ def check_file(path: Path, feed: Feed, scan: Scan) -> FileFacts:
     return FileFacts(scan.sha256, scan.size, encoding, scan.lines, header)
 
 
+# Byte-order marks of the encodings a spreadsheet's "Unicode text" export writes (UTF-32 first: its
+# little-endian mark begins with UTF-16's).
+UNICODE_BOMS = ((codecs.BOM_UTF32_LE, "UTF-32LE"), (codecs.BOM_UTF32_BE, "UTF-32BE"),
+                (codecs.BOM_UTF16_LE, "UTF-16LE"), (codecs.BOM_UTF16_BE, "UTF-16BE"))
+# What binary files sent by mistake start with.
+BINARY_SIGNATURES = ((b"PK\x03\x04", "a ZIP archive (an Excel .xlsx workbook is one)"),
+                     (b"\xd0\xcf\x11\xe0", "an old Excel .xls (OLE2) document"),
+                     (b"\x1f\x8b", "a gzip archive"), (b"%PDF", "a PDF document"))
+
+
+def check_text_file(path: Path, scan: Scan) -> None:
+    """Reject a file that is not text in a single-byte-based encoding: UTF-16 or UTF-32 (with or
+    without a byte-order mark), or binary data. Their NUL bytes would otherwise reach the header
+    check and PostgreSQL, which reject them with messages that name neither the file nor the cause."""
+    with path.open("rb") as fh:
+        head = fh.read(4096)
+    encoding = next((name for bom, name in UNICODE_BOMS if head.startswith(bom)), None)
+    marked = encoding is not None
+    if encoding is None and scan.nul_at is not None:
+        # Latin text in UTF-16 without a mark: every other byte is NUL, on the side the encoding says.
+        sample = head[: len(head) // 2 * 2]
+        even_nuls, odd_nuls = sample[0::2].count(0), sample[1::2].count(0)
+        if odd_nuls > 0.8 * len(sample) / 2 and even_nuls == 0:
+            encoding = "UTF-16LE"
+        elif even_nuls > 0.8 * len(sample) / 2 and odd_nuls == 0:
+            encoding = "UTF-16BE"
+    if encoding is not None:
+        raise RejectedFile(
+            f"{path}: line 1: the file is encoded as {encoding} ({'with' if marked else 'without'} a byte-order mark), "
+            "not UTF-8 or Windows-1252: ask the sender to export it as UTF-8 (Excel: \"CSV UTF-8\"). Nothing was "
+            "loaded from it.", encoding=encoding)
+    if scan.nul_at is not None:
+        offset, line = scan.nul_at
+        like = next((f", and starts like {what}" for signature, what in BINARY_SIGNATURES if head.startswith(signature)),
+                    "")
+        raise RejectedFile(
+            f"{path}: line {line}, byte {offset + 1}: not a CSV text file: it holds binary data (a NUL byte){like}. "
+            "Ask the sender for the feed's CSV export. Nothing was loaded from it.")
+
+
 def _locate(chunk: bytes, position: int, chunk_offset: int, lines_before: int, line_start_before: int):
     newline = chunk.rfind(b"\n", 0, position)
     line_start = chunk_offset + newline + 1 if newline >= 0 else line_start_before
@@ -304,8 +362,20 @@ def _first_line(path: Path) -> bytes:
 
 
 def _header_guess(path: Path) -> tuple[str, ...] | None:
-    text = _first_line(path).decode("latin-1").lstrip("\ufeff\xef\xbb\xbf")
-    return tuple(h.strip() for h in next(csv.reader([text]), []))
+    text = _first_line(path).decode("latin-1").lstrip("\ufeff\xef\xbb\xbf").rstrip("\r\n")
+    if not text.isprintable():  # not a header at all: name columns by number
+        return None
+    fields = _csv_fields(text)
+    return tuple(h.strip() for h in fields) if fields is not None else None
+
+
+def _csv_fields(text: str) -> list[str] | None:
+    """The CSV fields of one line of text; None when Python's csv module cannot split it (a field
+    over its limit, MAX_FIELD_BYTES, or a NUL): used only to name a column in a message."""
+    try:
+        return next(csv.reader([text]), [])
+    except csv.Error:
+        return None
 
 
 def read_header(path: Path, feed: Feed, encoding: str = "UTF8") -> tuple[str, ...]:
@@ -317,7 +387,11 @@ def read_header(path: Path, feed: Feed, encoding: str = "UTF8") -> tuple[str, ..
     text = first.decode("utf-8-sig" if encoding == "UTF8" else "cp1252")
     # Names match in any letter case (a return writes CHILD, the declaration stores child);
     # the batch table takes the declared names.
-    delivered = [h.strip() for h in next(csv.reader([text.rstrip("\r\n")]))]
+    fields = _csv_fields(text.rstrip("\r\n"))
+    if fields is None:
+        raise RejectedFile(f"{path}: line 1 (header): not a header: a column name is longer than "
+                           f"{MAX_FIELD_BYTES} bytes. Expected the columns {', '.join(c.label for c in feed.columns)}")
+    delivered = [h.strip() for h in fields]
     header = [h.lower() for h in delivered]
     expected = set(feed.column_names)
     if len(header) == 1 and feed.column_names[0] not in header:
@@ -379,6 +453,10 @@ def row_problems(feed: Feed) -> list[tuple[str, sql.Composable, sql.Composable]]
     problems = []
     for column in feed.columns:
         v = _value(column.name)
+        problems.append((column.label, sql.SQL("octet_length({}) > {}").format(
+            sql.Identifier(column.name), sql.Literal(MAX_FIELD_BYTES)), sql.SQL("{} || octet_length({}) || {}").format(
+            sql.Literal(f"{column.label}: value longer than the {MAX_FIELD_BYTES}-byte limit ("),
+            sql.Identifier(column.name), sql.Literal(" bytes): a stray quote may have joined lines into it"))))
         if column.required:
             problems.append((column.label, sql.SQL("{} is null").format(v),
                              sql.Literal(f"{column.label} is required but empty")))
@@ -549,6 +627,7 @@ def explain_and_remove(cur, feed: Feed, batch_id: int, batch_table: sql.Composab
 def _record(cur, feed: Feed | str, extract_date: date, path: Path, sha: str, size: int, status: str,
             message: str | None = None, encoding: str | None = None) -> int:
     """A row of raw.load_manifest. ``feed`` is a Feed, or a name for a file no feed could read."""
+    message = message.replace("\0", "\\0") if message else message  # PostgreSQL text cannot hold NUL
     cur.execute(
         """insert into raw.load_manifest (feed, extract_date, source_file, file_sha256, file_bytes, status, message,
                                           file_encoding, finished_at)
@@ -615,16 +694,54 @@ def load_file(conn, feed: Feed, path: Path, extract_date: date, parts: int | Non
             log.info("%s: already loaded as batch %s, skipped", path, already[0])
             return LoadResult(feed.id, extract_date, str(path), "duplicate", already[0], already[1], already[2])
     try:
-        facts = check_file(path, feed, scan)
+        try:
+            facts = check_file(path, feed, scan)
+        except (csv.Error, UnicodeError, ValueError) as exc:  # a check that could not even read the file
+            raise RejectedFile(f"{path}: line 1: cannot be read as a CSV file: {exc}") from None
     except RejectedFile as exc:
         with conn.cursor() as cur:
-            _record(cur, feed, extract_date, path, sha, size, "rejected", str(exc))
+            _record(cur, feed, extract_date, path, sha, size, "rejected", str(exc), encoding=exc.encoding)
         conn.commit()
         raise
     with conn.cursor() as cur:
         batch_id = _record(cur, feed, extract_date, path, facts.sha256, size, "loading", encoding=facts.encoding)
+        hold_batch_lock(cur, batch_id)  # before the row is visible: a `loading` row with a free lock is a dead load
     conn.commit()
+    try:
+        return _load_batch(conn, feed, path, extract_date, facts, scan, batch_id, clock)
+    finally:
+        release_batch_lock(conn, batch_id)
 
+
+# A load in progress holds a session-level advisory lock on its batch. It goes with the session: when
+# the loading process is killed or PostgreSQL restarts, the lock is free and the batch is seen as
+# interrupted (extract/recovery.py). The check interval makes a server notice a vanished client within
+# seconds even mid-statement, so its session (and lock) does not outlive the client for long.
+CLIENT_CHECK_INTERVAL = "5s"
+
+
+def batch_lock_key(batch_id: int) -> str:
+    return f"safeguarding load of batch {batch_id}"
+
+
+def hold_batch_lock(cur, batch_id: int) -> None:
+    cur.execute("select pg_advisory_lock(hashtextextended(%s, 0))", (batch_lock_key(batch_id),))
+    cur.execute(f"set client_connection_check_interval = '{CLIENT_CHECK_INTERVAL}'")
+
+
+def release_batch_lock(conn, batch_id: int) -> None:
+    try:
+        conn.rollback()
+        with conn.cursor() as cur:
+            cur.execute("select pg_advisory_unlock(hashtextextended(%s, 0))", (batch_lock_key(batch_id),))
+        conn.commit()
+    except psycopg2.Error:  # the connection is gone (and its lock with it)
+        pass
+
+
+def _load_batch(conn, feed: Feed, path: Path, extract_date: date, facts: FileFacts, scan: Scan, batch_id: int,
+                clock: "_Clock") -> LoadResult:
+    """COPY, check and attach a file recorded as `loading` (batch_id)."""
     batch_name = f"{feed.id}__batch_{batch_id}"
     batch_table = sql.Identifier(batch_name)
     loaded = None

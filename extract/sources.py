@@ -37,6 +37,8 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from warehouse.settings import private_folder
+
 from .feeds import FEEDS_BY_ID, Feed
 
 log = logging.getLogger(__name__)
@@ -96,10 +98,12 @@ def extract_to_file(source: SqlSource, feed: Feed, target: Path, extract_date: d
     from airflow.providers.postgres.hooks.postgres import PostgresHook
 
     query = render_query(source, extract_date, since)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    private_folder(target.parent)  # children's data: owner only (the file too, below)
     partial = target.with_name(target.name + ".partial")
     copy = f"COPY ({query}) TO STDOUT WITH (FORMAT csv, HEADER true, ENCODING 'UTF8')"
     log.info("%s: extracting from connection %s into %s", feed.id, source.conn_id, target)
+    os.close(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))  # created private, then filled
     PostgresHook(postgres_conn_id=source.conn_id).copy_expert(copy, str(partial))
+    partial.chmod(0o600)
     partial.replace(target)
     return target

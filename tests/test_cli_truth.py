@@ -14,7 +14,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 
 from warehouse.local_run import RunSummary, TaskLogFiles, outcome_problems
 

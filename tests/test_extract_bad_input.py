@@ -146,3 +146,78 @@ def test_a_bad_row_is_quarantined_with_its_reason_and_line_and_the_rest_loads(
                  (result.batch_id,)) == [(bad_rows, f"{bad_rows} row(s) quarantined")]
     if kind != "duplicate_key":
         assert query(conn, f"select count(*) from {feed.raw_table} where {feed.key[-1]} like '%%DEFECT%%'")[0][0] == 0
+
+
+# --- files that are not UTF-8/Windows-1252 text at all, and over-long fields ------------------------
+
+def _utf16(text: str, bom: bool) -> bytes:
+    return text.encode("utf-16") if bom else text.encode("utf-16-le")
+
+
+NOT_TEXT = [
+    ("utf16_with_bom", lambda good: _utf16(good, bom=True),
+     r"line 1: the file is encoded as UTF-16LE \(with a byte-order mark\), not UTF-8 or Windows-1252"),
+    ("utf16_without_bom", lambda good: _utf16(good, bom=False),
+     r"line 1: the file is encoded as UTF-16LE \(without a byte-order mark\)"),
+    ("binary_garbage", lambda good: bytes(range(256)) * 40,
+     r"line 1, byte 1: not a CSV text file: it holds binary data \(a NUL byte\)\."),
+    ("excel_workbook", lambda good: b"PK\x03\x04\x14\x00\x06\x00" + bytes(200),
+     r"not a CSV text file: it holds binary data \(a NUL byte\), and starts like a ZIP archive \(an Excel .xlsx"),
+]
+
+
+@pytest.mark.parametrize("kind, content, words", NOT_TEXT, ids=[k for k, *_ in NOT_TEXT])
+def test_a_file_that_is_not_text_is_rejected_naming_the_file_and_what_it_is(conn, good_nights, tmp_path, kind,
+                                                                            content, words):
+    import re
+
+    feed = FEEDS_BY_ID["crs__referrals"]
+    _load_good(conn, feed, good_nights)
+    before = raw_fingerprint(conn, feed)
+    path = tmp_path / feed.file_name
+    path.write_bytes(content(good_nights.files[feed.id].read_text()))
+
+    with pytest.raises(RejectedFile) as err:
+        load_file(conn, feed, path, NIGHT)
+
+    message = str(err.value)
+    assert message.startswith(f"{path}: line "), message
+    assert re.search(words, message), message
+    assert "\x00" not in message
+    assert raw_fingerprint(conn, feed) == before
+    [(status, recorded, encoding)] = query(conn, "select status, message, file_encoding from raw.load_manifest "
+                                                 "where source_file = %s", (str(path),))
+    assert (status, recorded) == ("rejected", message)
+    assert encoding == ("UTF-16LE" if kind.startswith("utf16") else None)
+
+
+def test_a_field_over_128_kib_is_quarantined_and_the_rest_loads(conn, good_nights, tmp_path):
+    """The limit is Python's csv module's (128 KiB), which tools reading these files use: every row
+    the warehouse keeps can be read by them. (COPY alone would take a field of up to 1 GB.)"""
+    import csv
+
+    from extract.load import MAX_FIELD_BYTES
+
+    feed = FEEDS_BY_ID["crs__referrals"]
+    earlier = _load_good(conn, feed, good_nights)
+    lines = good_nights.files[feed.id].read_text().splitlines()
+    header = lines[0].split(",")
+    over, at_limit = next(csv.reader([lines[5]])), next(csv.reader([lines[6]]))
+    over[header.index("team")] = "x" * (MAX_FIELD_BYTES + 1)  # line 6: one byte over
+    at_limit[header.index("team")] = "y" * MAX_FIELD_BYTES  # line 7: exactly the limit, loads
+    lines[5], lines[6] = ",".join(over), ",".join(at_limit)
+    path = tmp_path / feed.file_name
+    path.write_text("\n".join(lines) + "\n")
+
+    result = load_file(conn, feed, path, NIGHT)
+
+    assert (result.status, result.rows_quarantined, result.rows) == ("loaded", 1, earlier.rows - 1)
+    [(line, column, reason)] = query(conn, "select line_number, column_name, reason from raw.quarantine_current "
+                                           "where feed = %s", (feed.id,))
+    assert (line, column) == (6, "team")
+    assert reason == (f"team: value longer than the {MAX_FIELD_BYTES}-byte limit ({MAX_FIELD_BYTES + 1} bytes): "
+                      "a stray quote may have joined lines into it")
+    assert query(conn, f"select octet_length(team) from {feed.raw_table} where _extract_date = %s "
+                       "and referral_id = %s", (NIGHT, at_limit[0])) == [(MAX_FIELD_BYTES,)]
+    # What the warehouse kept, a standard CSV reader of the same file reads too.
+    assert csv.field_size_limit() == MAX_FIELD_BYTES

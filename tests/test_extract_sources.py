@@ -4,6 +4,7 @@ A second database in the test PostgreSQL stands in for the council's case record
 system; the settings file names which feeds come from it.
 """
 
+import dataclasses
 from datetime import date, timedelta
 
 import psycopg2
@@ -53,20 +54,20 @@ feeds:
 @pytest.fixture
 def source_database(settings, conn, tmp_path, monkeypatch):
     c = settings.connection
-    admin = psycopg2.connect(host=c.host, port=c.port, user=c.user, dbname=c.dbname)
+    admin = psycopg2.connect(host=c.host, port=c.port, user=c.user, password=c.password, dbname=c.dbname)
     admin.autocommit = True
     with admin.cursor() as cur:
         cur.execute("select 1 from pg_database where datname = 'crs_source'")
         if not cur.fetchone():
             cur.execute("create database crs_source")
     admin.close()
-    source = psycopg2.connect(host=c.host, port=c.port, user=c.user, dbname="crs_source")
+    source = psycopg2.connect(host=c.host, port=c.port, user=c.user, password=c.password, dbname="crs_source")
     with source, source.cursor() as cur:
         cur.execute(SOURCE_SCHEMA)
     settings_file = tmp_path / "sql_sources.yml"
     settings_file.write_text(SETTINGS)
     monkeypatch.setenv(SETTINGS_VARIABLE, str(settings_file))
-    monkeypatch.setenv("AIRFLOW_CONN_CRS_SOURCE", f"postgresql://{c.user}@{c.host}:{c.port}/crs_source")
+    monkeypatch.setenv("AIRFLOW_CONN_CRS_SOURCE", dataclasses.replace(c, dbname="crs_source").url)
     with conn.cursor() as cur:
         for feed in (CRS_PEOPLE, CRS_CONTACTS):
             cur.execute(f"drop table if exists {feed.raw_table} cascade")
@@ -78,8 +79,6 @@ def source_database(settings, conn, tmp_path, monkeypatch):
 
 
 def test_feeds_load_from_a_source_database_through_an_airflow_connection(settings, conn, source_database, tmp_path):
-    import dataclasses
-
     night_settings = dataclasses.replace(settings, landing_dir=tmp_path / "landing")
     results = {r.feed: r for r in load_night(night_settings, NIGHT, feeds=(CRS_PEOPLE, CRS_CONTACTS))}
     assert results[CRS_PEOPLE.id].rows == 3 and results[CRS_CONTACTS.id].rows == 3

@@ -10,7 +10,6 @@ default), and no secret may be written in it.
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 import yaml

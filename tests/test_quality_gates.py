@@ -4,9 +4,14 @@ Two nights, calling the nightly step functions as the DAG's tasks do:
 
 1. NIGHT_1 builds with a warning-level defect seeded in the build (a return month in
    the future). It is published, and flagged for BI readers (marts.publication) and in dq.
+   On the way, the faults of runs that overlap, for real (warehouse/builds.py): a second
+   build started while the first runs is refused; a build started after the first passed
+   its gate is refused; a dbt run by hand that replaces a mart after the gate makes the
+   publish step refuse, and the night is re-run.
 2. NIGHT_2 builds, then a critical defect is seeded in the build (a raw identifier
    where a pseudonymous key belongs). The gate fails loudly, naming the expectation,
-   nothing is published, and the BI role still reads NIGHT_1's marts.
+   nothing is published, and the BI role still reads NIGHT_1's marts, also when the
+   publish step is then run by hand, in a process of its own, as an operator would.
 
 The dq tables must hold the evidence of both.
 """
@@ -14,14 +19,19 @@ The dq tables must hold the evidence of both.
 from __future__ import annotations
 
 import datetime
+import os
+import subprocess
+import sys
+import time
 
 import psycopg2
 import pytest
 
 from expectations.validate import QualityGateFailed
 from extract.generate import generate_night
-from warehouse import db, nightly, publish, roles
+from warehouse import builds, db, dq, nightly, roles
 from warehouse.quality_report import build_quality_report
+from warehouse.settings import PROJECT_ROOT
 
 from helpers import query
 
@@ -30,6 +40,8 @@ pytestmark = pytest.mark.slow
 NIGHT_1 = datetime.date(2026, 10, 12)
 NIGHT_2 = datetime.date(2026, 10, 13)
 PASSWORDS = {r.password_setting: f"test-only-{r.name}" for r in roles.ROLES}
+LATEST_MARTS_GATE_OF_NIGHT_1 = ("select max(validation_run_id) from dq.validation_runs "
+                                "where run_id = 'quality_test_night_1' and checkpoint = 'nightly_marts'")
 LEAKED_ID = "P000000042"  # what a raw person id looks like: it must never reach a mart
 
 
@@ -46,6 +58,35 @@ def bi_reader_query(settings, sql: str):
         conn.close()
 
 
+def step_in_a_process(step: str, night: datetime.date, run_id: str | None) -> subprocess.Popen:
+    """A nightly step in a process of its own, as an Airflow task (run_id) or an operator (None) runs it."""
+    code = (f"import datetime; from warehouse import nightly; "
+            f"nightly.{step}(datetime.date.fromisoformat('{night}'))")
+    env = {k: v for k, v in os.environ.items() if k != "AIRFLOW_CTX_DAG_RUN_ID"}
+    if run_id:
+        env["AIRFLOW_CTX_DAG_RUN_ID"] = run_id  # what Airflow gives every task of a run
+    return subprocess.Popen([sys.executable, "-c", code], env=env, cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def finished(process: subprocess.Popen, timeout: float = 900) -> tuple[int, str]:
+    _, stderr = process.communicate(timeout=timeout)
+    return process.returncode, stderr
+
+
+def wait_until_claimed(settings, run_id: str, timeout: float = 300) -> None:
+    deadline = time.monotonic() + timeout
+    conn = db.connect(settings)
+    dq.ensure_schema(conn)
+    try:
+        while not query(conn, "select count(*) from dq.marts_builds where run_id = %s and status = 'building'",
+                        (run_id,))[0][0]:
+            assert time.monotonic() < deadline, f"run {run_id} did not claim marts_build within {timeout} s"
+            time.sleep(0.1)
+    finally:
+        conn.close()
+
+
 @pytest.fixture(scope="module")
 def nights(settings):
     conn = db.connect(settings)
@@ -55,15 +96,45 @@ def nights(settings):
         conn.close()
     outcome = {}
 
+    def seed_a_warning():  # one return month in the future
+        conn = db.connect(settings)
+        query(conn, "update marts_build.mart_return_home_interviews set return_month = date '2030-01-01' "
+                    "where episode_key = (select min(episode_key) from marts_build.mart_return_home_interviews) "
+                    "returning 1")
+        conn.close()
+
+    def bi_reads():
+        if not bi_reader_query(settings, "select to_regclass('marts.publication') is not null")[0][0]:
+            return None
+        return bi_reader_query(settings, "select extract_date, run_id, status from marts.publication")
+
     # Night 1: a warning (one return month in the future), published with the flag.
     generate_night(settings.landing_dir, NIGHT_1, scale="tiny")
     nightly.extract(NIGHT_1, settings)
-    nightly.build_marts(NIGHT_1, settings)
-    conn = db.connect(settings)
-    query(conn, "update marts_build.mart_return_home_interviews set return_month = date '2030-01-01' "
-                "where episode_key = (select min(episode_key) from marts_build.mart_return_home_interviews) "
-                "returning 1")
-    conn.close()
+    outcome["bi_before"] = bi_reads()
+    # Its build, and a second build (another run's) started for real while it runs.
+    first = step_in_a_process("build_marts", NIGHT_1, "quality_test_night_1")
+    wait_until_claimed(settings, "quality_test_night_1")
+    outcome["intruder_while_building"] = finished(step_in_a_process("build_marts", NIGHT_1, "quality_test_intruder"))
+    code, stderr = finished(first)
+    assert code == 0, stderr[-3000:]
+    seed_a_warning()
+    nightly.validate_marts(NIGHT_1, settings, run_id="quality_test_night_1")
+    # Between the gate and publication: a pipeline build is refused (the claim holds) ...
+    with pytest.raises(builds.BuildInProgress) as refused:
+        nightly.build_marts(NIGHT_1, settings, run_id="quality_test_intruder")
+    outcome["intruder_after_gate"] = str(refused.value)
+    # ... and a dbt run by hand, which no claim stops, replaces a mart: the gate's verdict is not for it.
+    by_hand = subprocess.run([sys.executable, "-m", "warehouse", "dbt", "run", "--select", "mart_trackers"],
+                             cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=900)
+    assert by_hand.returncode == 0, by_hand.stdout[-3000:]
+    with pytest.raises(builds.BuildRefused) as changed:
+        nightly.publish_marts(NIGHT_1, settings, run_id="quality_test_night_1")
+    outcome["changed_after_gate"] = str(changed.value)
+    outcome["bi_after_refusal"] = bi_reads()
+    # The night is re-run: built, validated and published.
+    nightly.build_marts(NIGHT_1, settings, run_id="quality_test_night_1")
+    seed_a_warning()
     outcome["warnings_run"] = nightly.validate_marts(NIGHT_1, settings, run_id="quality_test_night_1")
     nightly.publish_marts(NIGHT_1, settings, run_id="quality_test_night_1")
     outcome["published_1"] = bi_reader_query(
@@ -74,7 +145,7 @@ def nights(settings):
     # Night 2: a critical defect in the build.
     generate_night(settings.landing_dir, NIGHT_2, scale="tiny")
     nightly.extract(NIGHT_2, settings)
-    nightly.build_marts(NIGHT_2, settings)
+    nightly.build_marts(NIGHT_2, settings, run_id="quality_test_night_2")
     conn = db.connect(settings)
     query(conn, "update marts_build.mart_return_home_interviews set person_key = %s "
                 "where episode_key = (select min(episode_key) from marts_build.mart_return_home_interviews) "
@@ -83,9 +154,11 @@ def nights(settings):
     with pytest.raises(QualityGateFailed) as failed:
         nightly.validate_marts(NIGHT_2, settings, run_id="quality_test_night_2")
     outcome["failure"] = str(failed.value)
-    # Even if someone ran the publish step anyway (a cleared task), the failed build stays out.
-    with pytest.raises(publish.NothingToPublish):
+    # Even if someone ran the publish step anyway (a cleared task), the failed build stays out ...
+    with pytest.raises(builds.BuildRefused):
         nightly.publish_marts(NIGHT_2, settings, run_id="quality_test_night_2")
+    # ... or ran it by hand, in a process of its own, outside Airflow (so under a run id of its own).
+    outcome["published_by_hand"] = finished(step_in_a_process("publish_marts", NIGHT_2, None))
     outcome["published_after_failure"] = bi_reader_query(
         settings, "select extract_date, status, warnings from marts.publication")
     outcome["rows_after_failure"] = bi_reader_query(
@@ -101,9 +174,10 @@ def test_a_warning_publishes_with_the_flag(nights, conn):
     assert (extract_date, status) == (NIGHT_1, "published_with_warnings") and warnings >= 1
     assert nights["rows_1"][0][0] > 0
     assert any(outcome["warnings"] for outcome in nights["warnings_run"])
-    # The flag agrees with the evidence: one per failed warning-level check of the run.
-    [(failed_warnings,)] = query(conn, "select count(*) from dq.validation_results where run_id = "
-                                       "'quality_test_night_1' and not success and severity = 'warning'")
+    # The flag agrees with the evidence: one per failed warning-level check of the gate that passed the
+    # published build (the run validated twice: its first build was changed after its gate).
+    [(failed_warnings,)] = query(conn, "select count(*) from dq.validation_results where validation_run_id = "
+                                       f"({LATEST_MARTS_GATE_OF_NIGHT_1}) and not success and severity = 'warning'")
     assert warnings == failed_warnings
 
 
@@ -128,9 +202,9 @@ def test_dq_holds_the_results_of_both(nights, conn):
           and expectation = 'expect_column_values_to_match_regex(person_key)'""")
     # The failing value may be a raw identifier: counted, but not copied into dq.
     assert failed == [("critical", False, 1, "withheld", None)]
-    warned = query(conn, """
+    warned = query(conn, f"""
         select severity, success, unexpected_count from dq.validation_results
-        where run_id = 'quality_test_night_1' and expectation like 'return\\_month not after%%'
+        where validation_run_id = ({LATEST_MARTS_GATE_OF_NIGHT_1}) and expectation like 'return\\_month not after%%'
           and suite = 'marts.mart_return_home_interviews'""")
     assert warned == [("warning", False, 1)]
     runs = dict(query(conn, "select run_id, status from dq.nightly_runs where run_id like 'quality_test_%%'"))
@@ -155,3 +229,36 @@ def test_the_reports_show_both_nights(nights):
     index = nights["report"].with_name("index.html").read_text()
     assert NIGHT_1.isoformat() in index and NIGHT_2.isoformat() in index
     assert LEAKED_ID not in html + held_back
+
+
+# --- one build at a time, and only the build that passed is published (warehouse/builds.py) ------
+
+def test_a_second_build_started_while_one_runs_is_refused(nights, conn):
+    code, stderr = nights["intruder_while_building"]
+    assert code != 0
+    assert "BuildInProgress: marts_build is held by build " in stderr and "of run quality_test_night_1" in stderr
+    # Refused before dbt wrote anything: it never claimed the schema.
+    assert query(conn, "select count(*) from dq.marts_builds where run_id = 'quality_test_intruder'") == [(0,)]
+
+
+def test_a_build_started_after_the_gate_passed_is_refused_until_publication(nights):
+    assert "marts_build is held by build " in nights["intruder_after_gate"]
+    assert "run quality_test_night_1 (extract date 2026-10-12, validated)" in nights["intruder_after_gate"]
+
+
+def test_a_build_changed_after_its_gate_is_not_published(nights, conn):
+    assert "marts_build is not what the quality gate passed" in nights["changed_after_gate"]
+    assert nights["bi_after_refusal"] == nights["bi_before"]  # BI readers saw nothing of it
+    # The build that was refused, then the re-run's, published: each with what became of it.
+    assert query(conn, "select status from dq.marts_builds where run_id = 'quality_test_night_1' "
+                       "order by started_at") == [("changed",), ("published",)]
+
+
+def test_the_publish_step_run_by_hand_after_a_held_back_night_is_refused(nights):
+    code, stderr = nights["published_by_hand"]
+    assert code != 0
+    assert (f"BuildRefused: run manual__{NIGHT_2.isoformat()} has no build that passed its quality gate to publish"
+            in stderr), stderr[-3000:]
+    assert "marts_build holds build" not in stderr  # night 2's build was held back: it holds nothing now
+    assert nights["published_after_failure"] == nights["published_1"]  # BI readers still read night 1
+    assert nights["rows_after_failure"] == nights["rows_1"]

@@ -11,6 +11,7 @@
     safeguarding psql             open psql on the warehouse
     safeguarding quality-report   build the nightly quality report (HTML) from the dq schema (docs/quality.md)
     safeguarding roles            create or update the warehouse's roles and grants (warehouse/roles.py)
+    safeguarding builds           the latest builds of the marts, and which run holds marts_build (--release)
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from . import embedded_postgres
-from .settings import DAGS_DIR, PROJECT_ROOT, ConfigurationError, Settings, load
+from .settings import DAGS_DIR, PROJECT_ROOT, ConfigurationError, Settings, load, local_superuser_password_file
 
 LONDON = ZoneInfo("Europe/London")
 DAG_ID = "safeguarding_nightly"
@@ -44,11 +45,7 @@ def airflow_env(settings: Settings) -> dict[str, str]:
     env.setdefault("AIRFLOW__CORE__DEFAULT_TIMEZONE", "Europe/London")
     env.setdefault("SAFEGUARDING_STATE_DIR", str(settings.state_dir))
     # The connection cosmos builds dbt's profile from (SAFEGUARDING_DBT_TASKS=cosmos; docs/operations.md).
-    # Cosmos insists on a password; the embedded server trusts local connections and ignores it.
-    connection = settings.connection
-    if settings.embedded and not connection.password:
-        connection = dataclasses.replace(connection, password="embedded-trust")
-    env.setdefault("AIRFLOW_CONN_SAFEGUARDING_WAREHOUSE", connection.url)
+    env.setdefault("AIRFLOW_CONN_SAFEGUARDING_WAREHOUSE", settings.connection.url)
     env.setdefault("AIRFLOW__COSMOS__ENABLE_TELEMETRY", "False")  # no usage pings from the pipeline
     # Sized to this machine, not Airflow's defaults (32 task slots: `airflow standalone` started 32
     # LocalExecutor workers, 5.5 GB, on two cores). One API worker serves one person's browser.
@@ -306,13 +303,20 @@ def _prepare_dbt_manifest(settings: Settings) -> None:
         run_dbt(settings, ["parse", "--quiet"])
 
 
+def _psql_command(settings: Settings) -> str:
+    """A psql command line that does not show the password (the embedded one is read from its file)."""
+    c = dataclasses.replace(settings.connection, password="")
+    if settings.embedded:
+        return f'PGPASSWORD="$(cat {local_superuser_password_file(settings.state_dir)})" {_psql_path()} "{c.url}"'
+    return f'{_psql_path()} "{c.url}"'  # psql asks for the password
+
+
 def _summary(settings: Settings, seconds: float) -> None:
-    url = settings.connection.url if settings.embedded else settings.connection.display_url
     print(f"""
 ==> Done in {seconds:.0f} s. Where to look:
 
   The mart (one row per missing episode):
-    {_psql_path()} "{url}" -c "select return_month, count(*) filter (where in_denominator) as returned, round(avg(offered_within_72h::int) * 100, 1) as pct_offered_within_72h from marts.mart_return_home_interviews group by 1 order by 1"
+    {_psql_command(settings)} -c "select return_month, count(*) filter (where in_denominator) as returned, round(avg(offered_within_72h::int) * 100, 1) as pct_offered_within_72h from marts.mart_return_home_interviews group by 1 order by 1"
 
   Data quality (Great Expectations Data Docs):
     {settings.data_docs_index}
@@ -355,6 +359,24 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     return 1 if problems else 0
 
 
+def cmd_builds(args: argparse.Namespace, settings: Settings) -> int:
+    """The latest builds (dq.marts_builds); --release ends the active claim of a run known to be dead."""
+    from . import builds, db
+
+    conn = db.connect(settings)
+    try:
+        if args.release:
+            when = f"{datetime.now(LONDON):%Y-%m-%d %H:%M %Z}"
+            ended = builds.release(conn, f"released by hand (safeguarding builds --release) at {when}")
+            print(f"Released {ended.describe()}." if ended else "No build holds marts_build: nothing to release.")
+        for b in builds.recent(conn):
+            print(f"{b.started_at:%Y-%m-%d %H:%M}  {b.status:10} {b.extract_date}  run {b.run_id}  build {b.build_id}"
+                  + (f"\n    {b.message}" if b.message else ""))
+    finally:
+        conn.close()
+    return 0
+
+
 def cmd_clean(args: argparse.Namespace, settings: Settings) -> int:
     if settings.embedded:
         embedded_postgres.stop(settings)
@@ -393,6 +415,9 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("clean", help="stop and delete local state")
     sub.add_parser("psql", help="open psql on the warehouse")
     sub.add_parser("roles", help="create or update the warehouse roles and grants")
+    builds_parser = sub.add_parser("builds", help="the latest builds of the marts (dq.marts_builds)")
+    builds_parser.add_argument("--release", action="store_true",
+                               help="end the claim on marts_build of a run that is dead (docs/operations.md)")
     report = sub.add_parser("quality-report", help="build the nightly quality report (HTML) from the dq schema")
     report.add_argument("--extract-date", help="YYYY-MM-DD; default the latest night validated")
     for passthrough in ("dbt", "airflow"):
@@ -432,6 +457,8 @@ def main(argv: list[str] | None = None) -> int:
             ensure_warehouse(settings)
             _apply_roles(settings)
             return 0
+        if args.command == "builds":
+            return cmd_builds(args, settings)
         if args.command == "quality-report":
             from .quality_report import build_quality_report
 
@@ -439,7 +466,10 @@ def main(argv: list[str] | None = None) -> int:
             print(build_quality_report(settings, extract_date=night))
             return 0
         if args.command == "psql":
-            return subprocess.call([_psql_path(), settings.connection.url])
+            # The password in the environment, not on the command line, where `ps` shows it.
+            bare = dataclasses.replace(settings.connection, password="")
+            return subprocess.call([_psql_path(), bare.url],
+                                   env={**os.environ, "PGPASSWORD": settings.connection.password})
         if args.command == "dbt":
             from .dbt import run_dbt
 

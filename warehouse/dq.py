@@ -29,6 +29,9 @@ import logging
 from datetime import date
 from typing import Any, Iterable
 
+from .builds import DDL as builds_ddl
+from .builds import PUBLICATION_TABLE
+
 log = logging.getLogger(__name__)
 
 SCHEMA = "dq"
@@ -122,12 +125,31 @@ comment on view dq.night_results is
 """
 
 
+RECOVERY_DDL = """
+create table if not exists dq.recovered_loads (
+    run_id              text        not null,
+    extract_date        date        not null,
+    feed                text        not null,
+    batch_id            bigint      not null,
+    batch_extract_date  date,
+    source_file         text,
+    what                text        not null,
+    dropped_tables      text[]      not null default '{}',
+    recovered_at        timestamptz not null default now()
+);
+comment on table dq.recovered_loads is
+    'Loads a crash left unfinished (the loader killed, PostgreSQL stopped mid-COPY), found and cleaned up by the next run (run_id, extract_date): its manifest row marked failed with the reason, the tables it left in raw dropped (extract/recovery.py).';
+"""
+
+
 def ensure_schema(conn) -> None:
     """Create the dq schema and tables if needed, and let the auditor role read them (if it exists)."""
     with conn.cursor() as cur:
         # Two steps of a run may start at once (a backfill): serialise the DDL.
         cur.execute("select pg_advisory_xact_lock(hashtext('dq.ensure_schema'))")
         cur.execute(DDL)
+        cur.execute(builds_ddl)
+        cur.execute(RECOVERY_DDL)
         cur.execute("select 1 from pg_roles where rolname = %s", (AUDITOR_ROLE,))
         if cur.fetchone():
             cur.execute(f"grant usage on schema dq to {AUDITOR_ROLE}")
@@ -234,7 +256,20 @@ def current_run_id(extract_date: date) -> str:
     return os.environ.get("AIRFLOW_CTX_DAG_RUN_ID") or f"manual__{extract_date.isoformat()}"
 
 
-PUBLICATION_TABLE = "publication"
+def record_recoveries(conn, *, run_id: str, extract_date: date, recovered: list) -> None:
+    """What the run found left unfinished by a crash and cleaned up (extract/recovery.py)."""
+    if not recovered:
+        return
+    ensure_schema(conn)
+    with conn.cursor() as cur:
+        for r in recovered:
+            cur.execute("""insert into dq.recovered_loads (run_id, extract_date, feed, batch_id, batch_extract_date,
+                                                          source_file, what, dropped_tables)
+                           values (%s, %s, %s, %s, %s, %s, %s, %s)""",
+                        (run_id, extract_date, r.feed, r.batch_id, r.extract_date, r.source_file, r.what,
+                         list(r.dropped_tables)))
+    conn.commit()
+
 
 PUBLICATION_DDL = """
 drop table if exists {schema}.publication;
@@ -252,18 +287,17 @@ comment on table {schema}.publication is
 """
 
 
-def write_publication_record(conn, schema: str, *, extract_date: date, run_id: str, status: str,
+def write_publication_record(cur, schema: str, *, extract_date: date, run_id: str, status: str,
                              warnings: int, quality_report: str | None) -> None:
     """Write the one-row ``publication`` table into the build schema, so it is published with the marts.
 
     BI readers cannot read dq; this row is how they see that tonight's marts carry a
-    warning flag, and which night they are.
+    warning flag, and which night they are. Written in the publish transaction (``cur``),
+    after the build is checked (warehouse/publish.py).
     """
-    with conn.cursor() as cur:
-        cur.execute(PUBLICATION_DDL.format(schema=schema))
-        cur.execute(f"insert into {schema}.publication (extract_date, run_id, status, warnings, quality_report) "
-                    "values (%s, %s, %s, %s, %s)", (extract_date, run_id, status, warnings, quality_report))
-    conn.commit()
+    cur.execute(PUBLICATION_DDL.format(schema=schema))
+    cur.execute(f"insert into {schema}.publication (extract_date, run_id, status, warnings, quality_report) "
+                "values (%s, %s, %s, %s, %s)", (extract_date, run_id, status, warnings, quality_report))
 
 
 def hold_back(settings, *, run_id: str, extract_date: date, stage: str, reason: BaseException) -> None:

@@ -9,6 +9,12 @@ ourselves and reuse only its helpers for running as root.
 
 The server keeps running between commands (so a BI tool or ``psql`` can query
 the marts after a run) until ``safeguarding stop``.
+
+Every role logs in with its password (scram-sha-256), the superuser included: its
+password is generated into the state folder (``secrets/postgres.password``, owner only),
+and a server made before this was so (``trust``) is switched over on its next start. The
+state folder, which holds the database files, the landing files and the secrets, is the
+owner's only (0700; as root, 0710 with the server's own group, which must reach its data).
 """
 
 from __future__ import annotations
@@ -22,8 +28,10 @@ import time
 from pathlib import Path
 
 import psycopg2
+from psycopg2.extensions import encrypt_password
 
-from .settings import EMBEDDED_DATABASE, EMBEDDED_USER, ConfigurationError, Settings
+from .settings import (EMBEDDED_DATABASE, EMBEDDED_USER, ConfigurationError, Settings,
+                       local_superuser_password_file)
 
 # As root, PostgreSQL refuses to run; the server runs as this system user instead.
 SYSTEM_USER = "embedded_postgres"
@@ -45,7 +53,9 @@ def _run_as() -> dict:
     """subprocess kwargs that run a server binary as a non-root user when we are root."""
     if os.geteuid() != 0:
         return {}
-    return {"user": SYSTEM_USER}
+    # Its own group too (not root's): it reaches its data folder through the state folder's group.
+    gid = pwd.getpwnam(SYSTEM_USER).pw_gid
+    return {"user": SYSTEM_USER, "group": gid, "extra_groups": []}
 
 
 def _prepare_for_root(pgdata: Path) -> None:
@@ -58,9 +68,15 @@ def _prepare_for_root(pgdata: Path) -> None:
         subprocess.run(["useradd", "--system", "--no-create-home", "-s", "/usr/sbin/nologin", SYSTEM_USER],
                        check=True, capture_output=True, text=True)
         entry = pwd.getpwnam(SYSTEM_USER)
-    # Every folder above the data folder and the binaries must be traversable by that user.
+    # Every folder above the data folder and the binaries must be traversable by that user: the
+    # state folder through the server's group only (it holds the landing files and secrets too).
+    state_dir = pgdata.parent
     for target in (pgdata, _install_dir()):
         for parent in target.parents:
+            if parent == state_dir:
+                os.chown(parent, -1, entry.pw_gid)
+                parent.chmod(0o710)
+                continue
             mode = parent.stat().st_mode
             if mode & 0o011 != 0o011:
                 parent.chmod(mode | 0o011)
@@ -118,6 +134,7 @@ def start(settings: Settings, *, quiet: bool = False) -> None:
             f"but SAFEGUARDING_PG_PORT is {port}. Run `make stop` first, or set "
             f"SAFEGUARDING_PG_PORT={running_port}."
         )
+    _private_state_folder(settings)
     if running_port is None:
         if _port_in_use("127.0.0.1", port):
             raise ConfigurationError(
@@ -125,16 +142,13 @@ def start(settings: Settings, *, quiet: bool = False) -> None:
                 f"PostgreSQL cannot listen there. Set SAFEGUARDING_PG_PORT to a free port "
                 f"(for example SAFEGUARDING_PG_PORT={port + 1}), or stop the program using it."
             )
-        pgdata.mkdir(parents=True, exist_ok=True)
+        pgdata.mkdir(mode=0o700, exist_ok=True)
         _prepare_for_root(pgdata)
         if not (pgdata / "PG_VERSION").exists():
             if not quiet:
                 print(f"Initialising the embedded PostgreSQL in {pgdata} ...", flush=True)
-            subprocess.run(
-                [_bin("initdb"), "-D", str(pgdata), "--auth=trust", "--encoding=UTF8",
-                 "--locale=C", "-U", EMBEDDED_USER],
-                check=True, capture_output=True, text=True, **_run_as(),
-            )
+            _initdb(settings)
+            _write_hba(pgdata)  # an older cluster is switched over once it is up (below)
         log = pgdata / "server.log"
         if not quiet:
             print(f"Starting the embedded PostgreSQL on 127.0.0.1:{port} ...", flush=True)
@@ -149,21 +163,107 @@ def start(settings: Settings, *, quiet: bool = False) -> None:
             raise ConfigurationError(
                 f"The embedded PostgreSQL did not start on 127.0.0.1:{port}. Its log ({log}) ends:\n{tail}"
             )
-    _create_database(settings)
+    conn = _connect_as_superuser(settings)
+    if not _hba_is_ours(pgdata):  # a server started before passwords were required: switch it over
+        _set_superuser_password(conn, settings)
+        _write_hba(pgdata)
+        with conn.cursor() as cur:
+            cur.execute("select pg_reload_conf()")
+    _create_database(conn)
 
 
-def _create_database(settings: Settings) -> None:
+# Every role, the superuser included, logs in with its password. No Unix socket, so no "local" lines.
+HBA = """\
+# Written by warehouse/embedded_postgres.py: every role, the superuser included, logs in with its
+# password (scram-sha-256). The server listens on 127.0.0.1 only and has no Unix socket.
+# TYPE  DATABASE  USER  ADDRESS       METHOD
+host    all       all   127.0.0.1/32  scram-sha-256
+host    all       all   ::1/128       scram-sha-256
+"""
+
+
+def _private_state_folder(settings: Settings) -> None:
+    """The state folder, owner only: 0700, or as root 0710 with the group of the server's own user,
+    which must pass through it to its data folder (and can list nothing in it)."""
+    state_dir = settings.pgdata_dir.parent
+    state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if state_dir.stat().st_uid != os.geteuid():
+        return  # not ours to change
+    try:
+        server_group = pwd.getpwnam(SYSTEM_USER).pw_gid if os.geteuid() == 0 else None
+    except KeyError:
+        server_group = None  # made by _prepare_for_root, which then lets it through
+    if server_group is None:
+        state_dir.chmod(0o700)
+    else:
+        os.chown(state_dir, -1, server_group)
+        state_dir.chmod(0o710)
+
+
+def _initdb(settings: Settings) -> None:
+    """A new cluster whose superuser has the generated password from the start."""
+    import tempfile
+
+    pgdata = settings.pgdata_dir
+    with tempfile.TemporaryDirectory(prefix="initdb-") as folder:
+        pwfile = Path(folder) / "password"
+        pwfile.write_text(settings.connection.password + "\n")
+        pwfile.chmod(0o600)
+        if os.geteuid() == 0:  # initdb runs as the server's user: it must read the file
+            entry = pwd.getpwnam(SYSTEM_USER)
+            for path in (Path(folder), pwfile):
+                os.chown(path, entry.pw_uid, entry.pw_gid)
+        subprocess.run(
+            [_bin("initdb"), "-D", str(pgdata), "--auth=scram-sha-256", f"--pwfile={pwfile}", "--encoding=UTF8",
+             "--locale=C", "-U", EMBEDDED_USER],
+            check=True, capture_output=True, text=True, **_run_as(),
+        )
+
+
+def _hba_is_ours(pgdata: Path) -> bool:
+    path = pgdata / "pg_hba.conf"
+    return path.exists() and path.read_text() == HBA
+
+
+def _write_hba(pgdata: Path) -> None:
+    path = pgdata / "pg_hba.conf"
+    if _hba_is_ours(pgdata):
+        return
+    stat = path.stat() if path.exists() else pgdata.stat()
+    path.write_text(HBA)
+    os.chown(path, stat.st_uid, stat.st_gid)
+    path.chmod(0o600)
+
+
+def _set_superuser_password(conn, settings: Settings) -> None:
+    """Give the superuser its generated password (sent as a scram-sha-256 verifier, never in clear)."""
+    verifier = encrypt_password(settings.connection.password, settings.connection.user, conn, "scram-sha-256")
+    with conn.cursor() as cur:
+        cur.execute(f'alter role "{settings.connection.user}" password %s', (verifier,))
+
+
+def _connect_as_superuser(settings: Settings):
     c = settings.connection
     deadline = time.monotonic() + 30
     while True:
         try:
-            conn = psycopg2.connect(host=c.host, port=c.port, user=c.user, dbname="postgres", connect_timeout=5)
+            conn = psycopg2.connect(host=c.host, port=c.port, user=c.user, password=c.password, dbname="postgres",
+                                    connect_timeout=5)
             break
-        except psycopg2.OperationalError:
+        except psycopg2.OperationalError as exc:
+            if "password authentication failed" in str(exc):
+                raise ConfigurationError(
+                    f"The embedded PostgreSQL in {settings.pgdata_dir} refused the superuser password kept in "
+                    f"{local_superuser_password_file(settings.state_dir)} (was that file replaced?). Put the "
+                    "original back, or start afresh with `make clean` (which deletes the local warehouse).") from None
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.3)
     conn.autocommit = True
+    return conn
+
+
+def _create_database(conn) -> None:
     with conn.cursor() as cur:
         cur.execute("select 1 from pg_database where datname = %s", (EMBEDDED_DATABASE,))
         if cur.fetchone() is None:

@@ -11,7 +11,7 @@ import logging
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from . import db, dq, publish, pseudonymisation
+from . import builds, db, dq, publish, pseudonymisation
 from .dbt import DbtFailed, run_dbt
 from .roles import SNAPSHOTS
 from .settings import Settings, load
@@ -41,6 +41,7 @@ def extract(extract_date: date, settings: Settings | None = None) -> list[dict]:
     from extract.nightly import load_night
 
     settings = settings or load()
+    recover_after_crash(extract_date, settings)
     try:
         results = load_night(settings, extract_date)
     except RejectedFile as exc:
@@ -48,6 +49,19 @@ def extract(extract_date: date, settings: Settings | None = None) -> list[dict]:
                      stage="extract", reason=exc)
         raise
     return [r.__dict__ | {"extract_date": r.extract_date.isoformat()} for r in results]
+
+
+def recover_after_crash(extract_date: date, settings: Settings) -> None:
+    """Before loading: finish off loads a crash left behind (extract/recovery.py), in the log and in dq."""
+    from extract.recovery import recover_interrupted_loads
+
+    conn = db.connect(settings)
+    try:
+        recovered = recover_interrupted_loads(conn)
+        dq.record_recoveries(conn, run_id=dq.current_run_id(extract_date), extract_date=extract_date,
+                             recovered=recovered)
+    finally:
+        conn.close()
 
 
 def import_returns(extract_date: date, folder: str, settings: Settings | None = None) -> list[dict]:
@@ -60,6 +74,7 @@ def import_returns(extract_date: date, folder: str, settings: Settings | None = 
     settings = settings or load()
     if extract_date != collection_date(extract_date.year):
         raise ValueError(f"returns are imported as at 31 March of their collection year, not {extract_date}")
+    recover_after_crash(extract_date, settings)
     try:
         try:
             result = load_returns(settings, folder, extract_date.year)
@@ -94,25 +109,51 @@ def install_pseudonymisation_key(extract_date: date, settings: Settings | None =
 NIGHTLY_DBT_BUILD = ["build", "--exclude-resource-type", "unit_test"]
 
 
-def build_marts(extract_date: date, settings: Settings | None = None, full_refresh: bool = False) -> None:
-    """`dbt build` for the night. The memo models keep their results between nights and compute
+def claim_build(extract_date: date, settings: Settings | None = None, run_id: str | None = None) -> str:
+    """Claim marts_build for this run's build (warehouse/builds.py): one build at a time, across
+    the nightly and returns DAGs. Raises BuildInProgress (retried) while another run holds it."""
+    settings = settings or load()
+    run_id = run_id or dq.current_run_id(extract_date)
+    conn = db.connect(settings)
+    try:
+        build = builds.claim_build(conn, run_id=run_id, extract_date=extract_date)
+        dq.record_night(conn, run_id=run_id, extract_date=extract_date, status=dq.RUNNING, stage="build_marts")
+    finally:
+        conn.close()
+    return build.build_id
+
+
+def _end_claim(settings: Settings, run_id: str, reason: BaseException) -> None:
+    conn = db.connect(settings)
+    try:
+        builds.hold_back(conn, run_id, str(reason))
+    finally:
+        conn.close()
+
+
+def build_marts(extract_date: date, settings: Settings | None = None, full_refresh: bool = False,
+                run_id: str | None = None) -> None:
+    """`dbt build` for the night, into marts_build once this run has claimed it (claim_build).
+    The memo models keep their results between nights and compute
     only new or changed rows (docs/marts.md, "Incremental build"); ``full_refresh`` recomputes
     everything (after a change the fingerprint cannot see, or to be sure). A night older than
     the snapshots' history (a backfill) is built without them (snapshots_left_out)."""
     settings = settings or load()
+    run_id = run_id or dq.current_run_id(extract_date)
+    claim_build(extract_date, settings, run_id)
     install_pseudonymisation_key(extract_date, settings)
     try:
         run_dbt(settings, NIGHTLY_DBT_BUILD + (["--full-refresh"] if full_refresh else [])
                 + snapshots_left_out(extract_date, settings), extract_date=extract_date.isoformat())
     except DbtFailed as exc:
-        record_dbt_results(extract_date, settings)
-        dq.hold_back(settings, run_id=dq.current_run_id(extract_date), extract_date=extract_date,
-                     stage="build_marts", reason=exc)
+        record_dbt_results(extract_date, settings, run_id)
+        _end_claim(settings, run_id, exc)  # a failed build will not be validated: the next run may build
+        dq.hold_back(settings, run_id=run_id, extract_date=extract_date, stage="build_marts", reason=exc)
         raise
-    record_dbt_results(extract_date, settings)
+    record_dbt_results(extract_date, settings, run_id)
 
 
-def record_dbt_results(extract_date: date, settings: Settings) -> None:
+def record_dbt_results(extract_date: date, settings: Settings, run_id: str | None = None) -> None:
     """dbt's results of the build (every model and data test, warn-level ones included) into
     dq.dbt_results, for auditors and the quality report (warehouse/dbt_results.py). Never raises:
     the build's own outcome decides the task's."""
@@ -122,7 +163,7 @@ def record_dbt_results(extract_date: date, settings: Settings) -> None:
     try:
         conn = db.connect(settings)
         try:
-            counts = dbt_results.record(conn, run_id=dq.current_run_id(extract_date), extract_date=extract_date,
+            counts = dbt_results.record(conn, run_id=run_id or dq.current_run_id(extract_date), extract_date=extract_date,
                                         target=DBT_PROJECT_DIR / "target")
         finally:
             conn.close()
@@ -192,19 +233,43 @@ def _quality_gate(group: str, extract_date: date, settings: Settings, run_id: st
     from expectations.validate import QualityGateFailed, run_checkpoint
 
     run_id = run_id or dq.current_run_id(extract_date)
+    stage = f"validate_{group}"
+    build, checked = None, None
     conn = db.connect(settings)
     try:
-        dq.record_night(conn, run_id=run_id, extract_date=extract_date, status=dq.RUNNING,
-                        stage=f"validate_{group}")
+        dq.record_night(conn, run_id=run_id, extract_date=extract_date, status=dq.RUNNING, stage=stage)
+        if group == "marts":  # only this run's build, and exactly what is there now (warehouse/builds.py)
+            try:
+                build = builds.this_runs_build(conn, run_id)
+            except builds.BuildRefused as exc:
+                dq.hold_back(settings, run_id=run_id, extract_date=extract_date, stage=stage, reason=exc)
+                raise
+            checked = builds.current_fingerprint(conn)
     finally:
         conn.close()
     try:
         outcomes = run_checkpoint(settings.connection.url, group, extract_date=extract_date,
                                   marts_schema=publish.BUILD_SCHEMA, run_id=run_id)
     except QualityGateFailed as exc:
-        dq.hold_back(settings, run_id=run_id, extract_date=extract_date, stage=f"validate_{group}", reason=exc)
+        if build is not None:
+            _record_gate(settings, build, passed=False, checked=checked, message=str(exc))
+        dq.hold_back(settings, run_id=run_id, extract_date=extract_date, stage=stage, reason=exc)
         raise
+    if build is not None:
+        try:
+            _record_gate(settings, build, passed=True, checked=checked)
+        except builds.BuildRefused as exc:
+            dq.hold_back(settings, run_id=run_id, extract_date=extract_date, stage=stage, reason=exc)
+            raise
     return [o.__dict__ for o in outcomes]
+
+
+def _record_gate(settings: Settings, build: "builds.Build", **verdict) -> None:
+    conn = db.connect(settings)
+    try:
+        builds.record_gate(conn, build, **verdict)
+    finally:
+        conn.close()
 
 
 def publish_marts(extract_date: date, settings: Settings | None = None, run_id: str | None = None) -> list[str]:
@@ -220,16 +285,29 @@ def publish_marts(extract_date: date, settings: Settings | None = None, run_id: 
     run_id = run_id or dq.current_run_id(extract_date)
     conn = db.connect(settings)
     try:
-        if dq.marts_gate_failed(conn, run_id):  # defence in depth: the DAG already stops before this
-            raise publish.NothingToPublish(f"run {run_id}: the build in {publish.BUILD_SCHEMA} failed its "
-                                           "quality gate (dq.validation_runs); it must not be published")
         warnings = dq.warnings_for_run(conn, run_id)
         status = dq.PUBLISHED_WITH_WARNINGS if warnings else dq.PUBLISHED
-        if dq.has_marts(conn, publish.BUILD_SCHEMA):  # an empty build must still fail in publish.publish
-            dq.write_publication_record(conn, publish.BUILD_SCHEMA, extract_date=extract_date, run_id=run_id,
+
+        def publication_record(cur) -> None:
+            dq.write_publication_record(cur, publish.BUILD_SCHEMA, extract_date=extract_date, run_id=run_id,
                                         status=status, warnings=warnings,
                                         quality_report=str(report_path(settings, extract_date)))
-        tables = publish.publish(conn)
+
+        # Publishing checks, in its own transaction, that this run's build passed its gate and is
+        # unchanged since (warehouse/builds.py): a hand-run step or a concurrent build is refused.
+        try:
+            tables = publish.publish(conn, run_id=run_id, before_swap=publication_record)
+        except builds.AlreadyPublished as exc:  # a retry after the publication committed
+            conn.rollback()
+            log.info("%s", exc)
+            return publish.published_tables(conn)
+        except builds.BuildChangedAfterGate as exc:  # this run's build is no longer what passed: held back
+            builds.mark_changed(conn, exc.build_id, str(exc))
+            dq.hold_back(settings, run_id=run_id, extract_date=extract_date, stage="publish", reason=exc)
+            raise
+        except builds.BuildRefused:  # nothing of this run to publish: what dq says of the run stays true
+            conn.rollback()
+            raise
         dq.record_night(conn, run_id=run_id, extract_date=extract_date, status=status, stage="publish")
     finally:
         conn.close()
@@ -262,6 +340,7 @@ def document_marts(extract_date: date, settings: Settings | None = None) -> str:
 
 
 STEPS = {
+    "claim_build": claim_build,  # with SAFEGUARDING_DBT_TASKS=cosmos (build_marts claims by itself)
     "extract": extract,
     "import_returns": import_returns,  # the safeguarding_returns DAG, instead of extract
     "validate_raw": validate_raw,
@@ -292,7 +371,7 @@ def run_step(step: str, extract_date: str, **kwargs):
 
     try:
         return STEPS[step](date.fromisoformat(extract_date), **kwargs)
-    except (RejectedFile, QualityGateFailed, DbtFailed, publish.NothingToPublish) as exc:
+    except (RejectedFile, QualityGateFailed, DbtFailed, publish.NothingToPublish, builds.BuildRefused) as exc:
         log.error("%s failed for extract date %s: %s", step, extract_date, exc)
         raise AirflowFailException(f"{step} failed for extract date {extract_date}: {exc}") from exc
     except MissingFile:

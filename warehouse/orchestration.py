@@ -29,6 +29,7 @@ from pathlib import Path
 import pendulum
 from airflow.sdk import Asset
 
+from .builds import RUN_TIMEOUT  # noqa: F401 - the DAGs' dagrun_timeout, which a build claim's lease follows
 from .dbt import EXTRACT_DATE_ENV, dbt_executable
 from .notify import on_task_failure, on_task_retry
 from .settings import DBT_PROJECT_DIR

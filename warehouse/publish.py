@@ -5,13 +5,21 @@ Expectations audits them there; only then does this swap make them the
 ``marts`` that BI tools read. The swap is three renames in one transaction, so
 a reader sees last night's marts or tonight's, never a mixture, and a night
 that fails before this step leaves the previous publication untouched.
+
+Only the build that passed its quality gate is swapped in: inside the same transaction,
+warehouse/builds.py checks that the run publishing it made it, that its gate passed, and that
+``marts_build`` is unchanged since (so a publish step run by hand after a held-back night, or
+after another build overwrote the schema, is refused).
 """
 
 from __future__ import annotations
 
 import logging
+from typing import Callable
 
 from psycopg2 import sql
+
+from . import builds
 
 log = logging.getLogger(__name__)
 
@@ -26,19 +34,26 @@ class NothingToPublish(RuntimeError):
     pass
 
 
-def publish(conn) -> list[str]:
-    """Swap the build schema into place. Returns the published table names."""
+def publish(conn, *, run_id: str, before_swap: Callable | None = None) -> list[str]:
+    """Swap the build schema into place, if it is the build ``run_id`` made and passed its gate.
+
+    ``before_swap(cursor)`` runs in the same transaction, after the check (the publication
+    record is written there). Raises builds.BuildRefused. Returns the published table names."""
     with conn.cursor() as cur:
+        # Wait at most 30 s for readers' locks rather than queue behind a long BI query forever.
+        cur.execute("set local lock_timeout = '30s'")
+        build = builds.verify_for_publish(cur, run_id)
         cur.execute("select 1 from information_schema.schemata where schema_name = %s", (BUILD_SCHEMA,))
         if cur.fetchone() is None:
             raise NothingToPublish(f"There is no {BUILD_SCHEMA} schema to publish: has dbt built the marts?")
-        cur.execute("select table_name from information_schema.tables where table_schema = %s order by 1",
-                    (BUILD_SCHEMA,))
-        tables = [r[0] for r in cur.fetchall()]
-        if not tables:
+        listing = "select table_name from information_schema.tables where table_schema = %s order by 1"
+        cur.execute(listing, (BUILD_SCHEMA,))
+        if not [r[0] for r in cur.fetchall() if r[0] != builds.PUBLICATION_TABLE]:
             raise NothingToPublish(f"The {BUILD_SCHEMA} schema is empty: nothing to publish")
-        # Wait at most 30 s for readers' locks rather than queue behind a long BI query forever.
-        cur.execute("set local lock_timeout = '30s'")
+        if before_swap is not None:
+            before_swap(cur)
+        cur.execute(listing, (BUILD_SCHEMA,))
+        tables = [r[0] for r in cur.fetchall()]
         cur.execute(sql.SQL("drop schema if exists {} cascade").format(sql.Identifier(PREVIOUS_SCHEMA)))
         cur.execute("select 1 from information_schema.schemata where schema_name = %s", (PUBLISHED_SCHEMA,))
         if cur.fetchone():
@@ -55,6 +70,16 @@ def publish(conn) -> list[str]:
                     sql.Identifier(PUBLISHED_SCHEMA), sql.Identifier(role)))
                 cur.execute(sql.SQL("grant select on all tables in schema {} to {}").format(
                     sql.Identifier(PUBLISHED_SCHEMA), sql.Identifier(role)))
+        builds.mark_published(cur, build)
     conn.commit()
     log.info("published %s to schema %s", ", ".join(tables), PUBLISHED_SCHEMA)
+    return tables
+
+
+def published_tables(conn) -> list[str]:
+    with conn.cursor() as cur:
+        cur.execute("select table_name from information_schema.tables where table_schema = %s order by 1",
+                    (PUBLISHED_SCHEMA,))
+        tables = [r[0] for r in cur.fetchall()]
+    conn.rollback()
     return tables

@@ -202,8 +202,8 @@ def _trend(conn, up_to: datetime.date) -> list[dict[str, Any]]:
         order by extract_date desc limit %s""", (up_to, TREND_NIGHTS))
     quarantined = {}
     if _table_exists(conn, "raw", "quarantine"):
-        quarantined = {r["extract_date"]: r["rows"] for r in dq.rows(conn, """
-            select extract_date, count(*) as rows from raw.quarantine
+        quarantined = {r["extract_date"]: r["rows"] for r in dq.rows(conn, f"""
+            select extract_date, count(*) as rows from {_quarantined_rows(conn)}
             where extract_date = any(%s) group by extract_date""", ([n["extract_date"] for n in nights],))}
     for n in nights:
         n["quarantined"] = int(quarantined.get(n["extract_date"], 0))
@@ -230,7 +230,8 @@ def _quarantine(conn, extract_date: datetime.date) -> dict[str, Any]:
     # Reasons may quote the offending value (a date of birth, an id): counted by their wording
     # with the values taken out, and only that wording is shown.
     counts: dict[tuple[str, str], int] = {}
-    for r in dq.rows(conn, f"""select {feed} as feed, {reason} as reason, count(*) as rows from raw.quarantine
+    rows = _quarantined_rows(conn)
+    for r in dq.rows(conn, f"""select {feed} as feed, {reason} as reason, count(*) as rows from {rows}
                               where {where} group by 1, 2""", (extract_date,)):
         key = (r["feed"], reason_without_values(r["reason"]))
         counts[key] = counts.get(key, 0) + r["rows"]
@@ -250,7 +251,7 @@ def _quarantine(conn, extract_date: datetime.date) -> dict[str, Any]:
         (_first(columns, "origin_location"), "where in the file")) if c]
     select = ", ".join([f"{feed} as feed"] + [f'{c} as "{label}"' for c, label in location] + [f"{reason} as reason"])
     order = ", ".join(["1"] + [str(i + 2) for i in range(len(location))])
-    examples = dq.rows(conn, f"select {select} from raw.quarantine where {where} order by {order} limit %s",
+    examples = dq.rows(conn, f"select {select} from {rows} where {where} order by {order} limit %s",
                        (extract_date, QUARANTINE_EXAMPLES))
     for e in examples:
         e["reason"] = reason_without_values(e["reason"])
@@ -277,6 +278,13 @@ def reason_without_values(reason: str | None) -> str:
     text = _VALUE_AFTER_EQUALS.sub("=…", text)
     text = _DIGITS.sub("…", text)
     return re.sub(r"…(\s*…)+", "…", text).strip()
+
+
+def _quarantined_rows(conn) -> str:
+    """The quarantined rows of the published batches only: a corrected re-delivery replaces a batch,
+    and the rows quarantined from the batch it replaced (kept in raw.quarantine for the record) are
+    no longer the night's."""
+    return "raw.quarantine_current" if _table_exists(conn, "raw", "quarantine_current") else "raw.quarantine"
 
 
 def _manifest(conn, extract_date: datetime.date) -> list[dict[str, Any]]:

@@ -126,21 +126,59 @@ class Settings:
         }
 
 
+def private_folder(path: Path) -> Path:
+    """Make `path` (and any missing parent) a folder only its owner may enter (0700).
+
+    For children's data and secrets: landing files, the state folder, the secrets in it.
+    Folders that already exist are left as they are (a landing area may be shared with the
+    sender); the state folder itself is tightened by warehouse/embedded_postgres.py."""
+    path = Path(path)
+    missing = [p for p in (path, *path.parents) if not p.exists()]
+    for folder in reversed(missing):
+        folder.mkdir(mode=0o700, exist_ok=True)
+        folder.chmod(0o700)  # mkdir's mode is reduced by the umask, never widened: be explicit
+    return path
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write a file only its owner may read (0600), created so from the start."""
+    private_folder(Path(path).parent)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(text)
+    os.chmod(path, 0o600)
+
+
+def _local_secret(state_dir: Path, name: str) -> str:
+    """A random secret kept in the git-ignored state folder (secrets/, owner only), made once."""
+    secret_file = state_dir / "secrets" / name
+    if secret_file.exists():
+        return secret_file.read_text().strip()
+    private_folder(state_dir)
+    value = secrets.token_hex(32)
+    write_private(secret_file, value + "\n")
+    return value
+
+
 def _local_pseudonymisation_key(state_dir: Path) -> str:
     """A random key kept in the git-ignored state folder, for the embedded default only.
 
     Production must set SAFEGUARDING_PSEUDONYMISATION_KEY (see load()). The key
     is generated, never committed, so two installs never share pseudonyms.
     """
-    key_file = state_dir / "secrets" / "pseudonymisation.key"
-    if key_file.exists():
-        return key_file.read_text().strip()
-    key_file.parent.mkdir(parents=True, exist_ok=True)
-    key_file.parent.chmod(0o700)
-    key = secrets.token_hex(32)
-    key_file.write_text(key + "\n")
-    key_file.chmod(0o600)
-    return key
+    return _local_secret(state_dir, "pseudonymisation.key")
+
+
+def local_superuser_password_file(state_dir: Path) -> Path:
+    return state_dir / "secrets" / "postgres.password"
+
+
+def _local_superuser_password(state_dir: Path) -> str:
+    """The embedded PostgreSQL's superuser password: generated, kept in the state folder (0600).
+
+    The embedded server asks every role for its password (scram-sha-256, warehouse/
+    embedded_postgres.py); this is the one the pipeline and `safeguarding psql` use."""
+    return _local_secret(state_dir, local_superuser_password_file(state_dir).name)
 
 
 def load(environ: dict[str, str] | None = None) -> Settings:
@@ -162,7 +200,8 @@ def load(environ: dict[str, str] | None = None) -> Settings:
             raise ConfigurationError(
                 f"SAFEGUARDING_PG_PORT must be a port number from 1024 to 65535, got {port_text!r}"
             ) from None
-        connection = WarehouseConnection("127.0.0.1", port, EMBEDDED_USER, "", EMBEDDED_DATABASE)
+        connection = WarehouseConnection("127.0.0.1", port, EMBEDDED_USER, _local_superuser_password(state_dir),
+                                         EMBEDDED_DATABASE)
         embedded = True
 
     key = env.get("SAFEGUARDING_PSEUDONYMISATION_KEY", "").strip()
