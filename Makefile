@@ -43,10 +43,11 @@ $(STAMP): pyproject.toml constraints.txt $(ASSETS)/package-lock.json
 
 install: $(STAMP)
 
-# Re-resolve every dependency to its newest release allowed by pyproject.toml into constraints.txt.
+# Resolve pyproject.toml into constraints.txt, keeping every pin that still fits (a new dependency
+# adds its own pins and moves nothing else). `make lock ARGS=--upgrade` takes the newest releases allowed.
 lock:
 	@test -x $(BIN)/uv || $(PYTHON) -m pip install --quiet 'uv==$(UV_VERSION)'
-	$(BIN)/uv pip compile pyproject.toml --extra test --python-version 3.11 --upgrade --quiet \
+	$(BIN)/uv pip compile pyproject.toml --extra test --python-version 3.11 --quiet $(ARGS) \
 		--custom-compile-command 'make lock' -o constraints.txt
 
 run: install
