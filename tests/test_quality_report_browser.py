@@ -183,24 +183,26 @@ def test_data_docs_render_offline_with_no_external_request(held_back_night):
         page.set_default_timeout(30_000)
         page.on("request", lambda r: requested.append(r.url))
         page.on("requestfailed", lambda r: failed.append(r.url))
-        page.goto(index.as_uri())
-        page.wait_for_load_state("networkidle")
+        # "load", not "networkidle": these are files, and on a busy machine half a second without a
+        # request (networkidle) can take longer than the timeout. The page's scripts and fonts are awaited.
+        page.goto(index.as_uri(), wait_until="load")
         # bootstrap-table (a script) built the list of validations; Bootstrap's styles apply.
         rows = page.locator("#section-1-content-block-2-1-body-table tbody tr")
+        rows.first.wait_for()
         assert rows.count() > 0
+        page.evaluate("document.fonts.ready.then(() => true)")
         assert page.evaluate("getComputedStyle(document.querySelector('.navbar')).display") == "flex"
         assert page.evaluate("document.fonts.check('900 16px \"Font Awesome 6 Free\"')")
         # Tonight's people suite, which failed critical checks: its page, then its suite's page.
         [people] = [p for p in written_since(held_back_night["started"])
                     if p.suffix == ".html" and "validations" in p.parts and "crs__people" in p.parts]
         assert f"'_table_row_link_path': '{people.relative_to(index.parent).as_posix()}'" in index.read_text()
-        page.goto(people.as_uri())
-        page.wait_for_load_state("networkidle")
+        page.goto(people.as_uri(), wait_until="load")
         body = page.inner_text("body")
         assert "Failed" in body and "person_id" in body
         assert page.evaluate("getComputedStyle(document.querySelector('.navbar')).display") == "flex"
         page.locator("a[href*='expectations/raw/crs__people.html']").first.click()
-        page.wait_for_load_state("networkidle")
+        page.wait_for_load_state("load")
         assert "raw.crs__people" in page.inner_text("body") and "person_id" in page.inner_text("body")
         browser.close()
     external = [url for url in requested if not url.startswith(("file://", "data:"))]

@@ -351,12 +351,27 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
             print(f"  answers:     yes: database {settings.connection.dbname}, marked {db.WAREHOUSE_MARKER!r}"
                   + (f", data folder {settings.pgdata_dir}" if settings.embedded else ""))
     except ConfigurationError as exc:
-        problems = [str(exc)]
-        print(f"  answers:     no: {exc}")
+        if settings.embedded and not embedded_postgres.is_running(settings) and _port_open(settings):
+            # Our server is stopped, yet something answers on its port (and refused our password):
+            # another checkout's embedded server, or a system PostgreSQL.
+            problems = [f"this state folder's server is stopped and another PostgreSQL holds the port "
+                        f"{settings.connection.port} ({exc})"]
+            print("  answers:     yes, but it is NOT this warehouse: " + problems[0])
+        else:
+            problems = [str(exc)]
+            print(f"  answers:     no: {exc}")
     print(f"Landing files: {settings.landing_dir}")
     print(f"Airflow home:  {settings.airflow_home}")
     print(f"Data Docs:     {settings.data_docs_index} ({'present' if settings.data_docs_index.exists() else 'not built yet'})")
     return 1 if problems else 0
+
+
+def _port_open(settings: Settings) -> bool:
+    import socket
+
+    with socket.socket() as s:
+        s.settimeout(2)
+        return s.connect_ex((settings.connection.host, settings.connection.port)) == 0
 
 
 def cmd_builds(args: argparse.Namespace, settings: Settings) -> int:
