@@ -132,6 +132,25 @@ query the source again. Feeds not listed arrive as files.
 * **HR** feeds are snapshots that each hold twelve month-end snapshots (`snapshot_date`), so
   a single delivery gives the year's trend.
 
+## Reference data: the council's service areas and teams
+
+A council's structure is its reference data, not code: two CSV files in one folder,
+`SAFEGUARDING_REFERENCE_DATA_DIR` (default `dbt_project/reference_data/`, the synthetic borough's):
+
+* `service_areas.csv`: `service_area` (the code the HR and agency feeds write: upper-case letters,
+  digits and underscores; not `ALL`, which the workforce marts' total rows use), `service_area_name`;
+* `teams.csv`: `team` (as the feeds write it), `service_area` (declared in `service_areas.csv`).
+
+To add a "0-25 SEN and Disability" service, add `SEN_AND_DISABILITY_0_25,0-25 SEN and Disability`
+to `service_areas.csv` (and its teams to `teams.csv`), or point the variable at a folder of your
+own. The loader accepts that code in `service_area` from then on (the codes below are read from
+the file: `extract/reference_data.py`), dbt loads both files as seeds (`dbt_project.yml`'s
+`seed-paths` read the same variable) and tests staging and the workforce marts against them,
+and the generator draws its teams from `teams.csv`. A malformed file stops the run with an error
+naming the file, line and column (e.g. `service_areas.csv: line 3, column service_area: 'A' is
+already declared on line 2`), before anything is loaded. Set the variable for every process of
+the pipeline (the DAG, dbt and the CLI read it from the environment).
+
 ## How a file is loaded (extract/load.py)
 
 1. **One streaming pass** over the file: SHA-256, encoding (UTF-8 / BOM / Windows-1252), line

@@ -63,6 +63,7 @@ from pathlib import Path
 from warehouse.settings import private_folder
 
 from . import feeds as F
+from . import reference_data
 from .feeds import FEEDS, FEEDS_BY_ID, Feed
 
 TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M"
@@ -89,19 +90,21 @@ CONTACT_JOURNEYS_PER_YEAR = 9_000  # children with a first contact (more contact
 UASC_ARRIVALS_PER_YEAR = 190  # unaccompanied asylum-seeking children taken into care
 UNKNOWN_CHILD_POLICE_EPISODES_PER_YEAR = 260  # police notifications for children the council does not know
 
-TEAMS = {
-    "FRONT_DOOR": ("MASH",),
-    "ASSESSMENT": ("Assessment North", "Assessment South"),
-    "CHILDREN_IN_NEED": ("Children in Need North", "Children in Need South"),
-    "CHILD_PROTECTION": ("Child Protection",),
-    "LOOKED_AFTER": ("Children Looked After", "UASC Team"),
-    "LEAVING_CARE": ("Leaving Care",),
-    "ADOLESCENTS": ("Adolescent Support",),
-    "QUALITY_ASSURANCE": ("Safeguarding and Quality Assurance",),
-}
-# Share of budgeted posts by service area.
-POST_MIX = {"FRONT_DOOR": 0.10, "ASSESSMENT": 0.16, "CHILDREN_IN_NEED": 0.18, "CHILD_PROTECTION": 0.12,
-            "LOOKED_AFTER": 0.18, "LEAVING_CARE": 0.10, "ADOLESCENTS": 0.08, "QUALITY_ASSURANCE": 0.08}
+
+def _teams_by_area() -> dict[str, tuple[str, ...]]:
+    """The council's teams by service area, from its reference data (extract/reference_data.py). The
+    synthetic journeys need the default areas below; an area with no team gets one named after it."""
+    found: dict[str, list[str]] = {a.code: [] for a in reference_data.service_areas()}
+    for team in reference_data.teams():
+        found[team.service_area].append(team.name)
+    return {area: tuple(names) or (area.replace("_", " ").title(),) for area, names in found.items()}
+
+
+TEAMS = _teams_by_area()
+# Share of budgeted posts by service area (the synthetic borough's; an area the reference data adds gets 5 %).
+DEFAULT_POST_MIX = {"FRONT_DOOR": 0.10, "ASSESSMENT": 0.16, "CHILDREN_IN_NEED": 0.18, "CHILD_PROTECTION": 0.12,
+                    "LOOKED_AFTER": 0.18, "LEAVING_CARE": 0.10, "ADOLESCENTS": 0.08, "QUALITY_ASSURANCE": 0.08}
+POST_MIX = {area: DEFAULT_POST_MIX.get(area, 0.05) for area in TEAMS}
 ROLES = {
     "MANAGER": ("Team Manager", "Service Manager", "Head of Service"),
     "SOCIAL_WORKER": ("Social Worker", "Senior Social Worker", "Advanced Practitioner",
