@@ -279,6 +279,19 @@ and for some police-notified ones; agency workers cover vacant posts (`covering_
 Incremental feeds: the first delivery into a landing folder holds every row; a later date
 holds the rows updated after the previous delivered date (`--full` forces everything).
 
+Defect shapes every generated night holds, at every scale (each drawn from its own random stream,
+so the rest of the night is as without them): a council missing episode recorded twice (same
+child, same start; 2 %, the copy sometimes without the return and sometimes named by the RHI
+form), a conference with no section 47 enquiry (a transfer-in; 1 % of referrals without one), a
+leaving-care category recorded wrongly (3 % of care leavers, and half the children looked after
+less than 13 weeks since 14 and still in care at 16 are recorded ELIGIBLE), a pathway plan dated
+before the child was first looked after (2 %), and old history (journeys from 2009, at 3 % of
+the daily rate, before the history window). Windows still open at the extract (returns in the
+last 72 hours, contacts of the last day, assessments and conferences not yet due, plans not yet
+due) arise on their own. The marts must count each right: docs/marts.md, "Rules that hold across
+all measures". Recorded leaving-care categories follow the statute (`eligibility_date`, the same
+rule as the warehouse's derivation) apart from the seeded wrong ones.
+
 Seeded defects, off by default (`--defects all`, or kinds by name, each into its default
 feed or `KIND=FEED`):
 
