@@ -93,12 +93,13 @@ RATE_BOUNDS: dict[str, tuple[float | None, float | None]] = {
 # Mart authors: add a rate here when you add one; the numerator <= denominator and "the rate
 # agrees with its counts" checks are then generated for it.
 RATE_DENOMINATORS: dict[str, str] = {
-    "offered_within_72h_rate": "returned_episodes_count",
-    "interviewed_within_72h_rate": "returned_episodes_count",
+    "offered_within_72h_rate": "offer_measured_count",
+    "interviewed_within_72h_rate": "interview_measured_count",
     "statutory_on_time_rate": "statutory_measured_count",
     "practice_standard_met_rate": "practice_measured_count",
     "s47_never_reached_icpc_rate": "s47_outcome_known_count",
-    "icpc_within_15_working_days_rate": "icpc_count",
+    "icpc_within_15_working_days_rate": "icpc_timeliness_denominator_count",
+    "assessment_within_45_working_days_rate": "assessment_denominator_count",
     "repeat_plan_rate": "plan_started_count",
     "plan_ended_2_years_or_more_rate": "plan_ended_count",
 }
@@ -219,7 +220,9 @@ def _date_range_check(feed: Feed) -> Check | None:
     return sql_check(
         "warning", f"dates in range ({', '.join(dated)})",
         f"select _row_number from {{batch}} where {conditions}",
-        why=f"Dates before {EARLIEST_PLAUSIBLE_DATE} or after the extract date are typing errors in the source.")
+        why=f"Dates before {EARLIEST_PLAUSIBLE_DATE} or after the extract date are typing errors in the source. "
+            "What to do: find the rows (their file row numbers are in the sample) and correct the dates in the "
+            "source system; the next night's extract carries the correction.")
 
 
 def _dmy(expression: str) -> str:
@@ -239,7 +242,8 @@ def _no_overlaps(feed: Feed, start: str, end: str, what: str) -> Check:
         f"and other._row_number <> subselect._row_number "
         f"and {other_start} < coalesce({mine_end}, 'infinity'::date) "
         f"and {mine_start} < coalesce({other_end}, 'infinity'::date))",
-        why=f"DfE SSDA903 validator: a child's {what} must not overlap; overlapping ones are counted twice.")
+        why=f"DfE SSDA903 validator: a child's {what} must not overlap; overlapping ones are counted twice. "
+            "What to do: correct the return's dates before submitting it to the DfE.")
 
 
 def _not_before_birth(column: str, what: str) -> Check:
@@ -247,7 +251,8 @@ def _not_before_birth(column: str, what: str) -> Check:
     return sql_check(
         "warning", f"{column} not before the child's date of birth",
         f"select _row_number from {{batch}} where {_dmy(_q(column))} < {_dmy(_q('dob'))}",
-        why=f"DfE SSDA903 validator: a {what} cannot start before the child was born.")
+        why=f"DfE SSDA903 validator: a {what} cannot start before the child was born. "
+            "What to do: correct the start date or the date of birth in the return.")
 
 
 def returns_checks(feed: Feed) -> list[Check]:
@@ -275,10 +280,17 @@ def raw_suite(feed: Feed, other_feeds: Iterable[Feed] = FEEDS) -> Suite:
     checks: list[Check] = [
         critical("ExpectTableRowCountToEqual", value={"$PARAMETER": manifest_rows_parameter(feed)},
                  why="The night's batch in raw holds exactly the rows raw.load_manifest recorded as loaded."),
-        warning("ExpectTableRowCountToBeBetween", min_value={"$PARAMETER": recent_floor_parameter(feed)},
-                why=f"Fewer than {RECENT_NIGHTS_FLOOR:.0%} of the average of the last {RECENT_NIGHTS} loaded "
-                    "nights usually means a partial export from the source system."),
     ]
+    if feed.snapshot:
+        # Only a snapshot feed's night is comparable with its recent nights. An incremental feed's
+        # night holds what changed since the last delivery (a full load the first time, a handful of
+        # rows on a bank holiday): compared with the average it would warn on every healthy night.
+        checks.append(warning(
+            "ExpectTableRowCountToBeBetween", min_value={"$PARAMETER": recent_floor_parameter(feed)},
+            why=f"Fewer than {RECENT_NIGHTS_FLOOR:.0%} of the average of the last {RECENT_NIGHTS} loaded "
+                "nights usually means a partial export from the source system. What to do: compare the file "
+                "with the source system's own count for the night; if rows are missing, ask the sender for a "
+                "full file and re-run the night."))
     if len(feed.key) == 1:
         checks.append(critical("ExpectColumnValuesToBeUnique", column=feed.key[0],
                                why="The feed's key identifies a row within one extract."))
@@ -322,7 +334,8 @@ def raw_suite(feed: Feed, other_feeds: Iterable[Feed] = FEEDS) -> Suite:
                 f"select subselect._row_number from {{batch}} where subselect.{_q(column)} is not null "
                 f"and not exists (select 1 from {target.raw_table} t where t._extract_date = subselect._extract_date "
                 f"and t.{_q(target_column)} = subselect.{_q(column)})",
-                why=why))
+                why=(why + " " if why else "") + f"What to do: check that the {target.id} file of the same night "
+                    f"is complete; a reference to a record it does not hold is a record to add or correct at source."))
     checks += returns_checks(feed)
     schema, table = feed.raw_table.split(".")
     return Suite(name=feed.raw_table, group="raw", schema=schema, table=table, night_column="_extract_date",
@@ -352,36 +365,43 @@ def _first_of_next_month(day: datetime.date) -> datetime.date:
 
 
 def _rhi_checks(extract_date: datetime.date, columns: dict[str, str]) -> tuple[Check, ...]:
-    checks = [
+    # Every row of the night's missing episodes, police notifications, RHI forms and provider
+    # returns is accounted for by the conservation checks (expectations/conservation.py).
+    return (
         critical("ExpectColumnValuesToNotBeNull", column="episode_key"),
         critical("ExpectColumnValuesToBeUnique", column="episode_key", why="One row per missing episode."),
         critical("ExpectColumnValuesToNotBeNull", column="person_key"),
         critical("ExpectColumnValuesToBeInSet", column="episode_status", value_set=["open", "returned"]),
         warning("ExpectColumnValuesToBeBetween", column="hours_to_interview", min_value=0, max_value=8760,
-                why="More than a year, or before the return, is almost certainly a recording error."),
+                why="More than a year after the return is almost certainly a recording error. What to do: find the "
+                    "episode by its key in the council's case recording system and correct the interview date."),
         # NULL outcome and conducted_by are expected: episodes with no RHI form have neither.
         critical("ExpectColumnValuesToBeInSet", column="outcome", value_set=list(RHI_OUTCOMES)),
         critical("ExpectColumnValuesToBeInSet", column="conducted_by", value_set=list(RHI_CONDUCTED_BY)),
-    ]
-    # Reconciliation: one row per episode the council recorded in the night's extract (the mart
-    # also lists episodes only the police notified: recorded_by_council tells them apart).
-    council_rows = "count(*) filter (where recorded_by_council)" if "recorded_by_council" in columns else "count(*)"
-    checks.append(sql_check(
-        "critical", "council episodes reconcile with raw.crs__missing_episodes for the night",
-        f"select mart.episodes, source.episodes as source_episodes "
-        f"from (select {council_rows} as episodes from {{batch}}) mart, "
-        f"(select count(*) as episodes from {CRS_MISSING_EPISODES.raw_table} "
-        f"where _extract_date = '{extract_date.isoformat()}') source "
-        "where mart.episodes <> source.episodes",
-        why="Every episode in the night's batch appears once in the mart: none lost or duplicated by the joins."))
-    return tuple(checks)
+    )
+
+
+def _exclusion_checks(extract_date: datetime.date, columns: dict[str, str]) -> tuple[Check, ...]:
+    return (
+        critical("ExpectColumnValuesToNotBeNull", column="reason_code",
+                 why="Every record a person-level mart leaves out has its reason."),
+        critical("ExpectColumnValuesToNotBeNull", column="reason"),
+    )
 
 
 # Hand-written checks per mart, added to the generic ones. A function of the extract date
 # (reconciliation compares with that night's batch in raw) and of the mart's columns.
 HAND_WRITTEN_MART_CHECKS = {
     "mart_return_home_interviews": _rhi_checks,
+    "mart_data_quality_exclusions": _exclusion_checks,
 }
+# Marts that may rightly be empty on a healthy night: a night with no excluded record.
+MAY_BE_EMPTY = frozenset({"mart_data_quality_exclusions"})
+# Durations: hours and days counted between two events of one record. A published mart holds
+# none below zero (docs/marts.md): a time recorded before its start gives no duration, and a
+# flag says why (e.g. offer_before_return).
+DURATION_SUFFIXES = ("_days", "_days_late")
+DURATION_PREFIXES = ("hours_to_", "days_", "working_days_to_")
 
 
 def _is_future_sensitive(column: str, data_type: str) -> bool:
@@ -397,8 +417,12 @@ def _denominator(rate: str, columns: dict[str, str]) -> str | None:
     return None
 
 
-def mart_suite(table: str, columns: dict[str, str], extract_date: datetime.date) -> Suite:
-    """The suite for one mart, from its columns ({name: PostgreSQL data type}) and the conventions."""
+def mart_suite(table: str, columns: dict[str, str], extract_date: datetime.date,
+               schema: str = "marts_build") -> Suite:
+    """The suite for one mart, from its columns ({name: PostgreSQL data type}) and the conventions.
+    ``schema``: where the build is (the conservation checks read the exclusions mart there)."""
+    from .conservation import conservation_checks
+
     key_columns = [c for c in columns if c.endswith("_key")]
     # What a SQL check returns for the dq sample: the row's pseudonymous key, if it has one.
     sample_key = _q(key_columns[0]) if key_columns else None
@@ -411,12 +435,14 @@ def mart_suite(table: str, columns: dict[str, str], extract_date: datetime.date)
                             f"and extract_date = '{extract_date.isoformat()}' "
                             f"and feed in ({', '.join(repr(f.id) for f in FEEDS)})) = {len(FEEDS)}")
     empty = "select 'the mart has no rows' as problem where not exists (select 1 from {batch})"
-    checks: list[Check] = [
+    checks: list[Check] = [] if table in MAY_BE_EMPTY else [
         sql_check("critical", "not empty when every feed was delivered", f"{empty} and {every_feed_delivered}",
                   why="An empty mart means a build or a source problem, not a quiet month."),
         sql_check("warning", "not empty (some feeds not delivered)", f"{empty} and not {every_feed_delivered}",
                   why="Feeds were missing for the night (e.g. a returns-only council): the mart may be empty by "
-                      "nature; its measures show as not measurable."),
+                      "nature; its measures show as not measurable. What to do: nothing if the council sends only "
+                      "its statutory returns; otherwise find which feed was not delivered (raw.load_manifest) and "
+                      "ask its sender for the night's file."),
     ]
     for column, data_type in columns.items():
         if column.endswith("_rate"):
@@ -437,7 +463,15 @@ def mart_suite(table: str, columns: dict[str, str], extract_date: datetime.date)
                 "warning", f"{column} not after {limit.isoformat()}",
                 f"select {sample_key or _q(column)} from {{batch}} "
                 f"where {_q(column)}::date > date '{limit.isoformat()}'",
-                why="Nothing reported can have happened after the extract; a future date is a recording error."))
+                why="Nothing reported can have happened after the extract; a future date is a recording error. "
+                    "What to do: find the row by its key and correct the date in the source system; if the column "
+                    "is about the future by nature, name it so (expectations/suites.py, FUTURE_DATE_WORDS)."))
+        elif (column.startswith(DURATION_PREFIXES) or column.endswith(DURATION_SUFFIXES)) \
+                and data_type in ("integer", "bigint", "numeric", "smallint", "double precision"):
+            checks.append(critical(
+                "ExpectColumnValuesToBeBetween", column=column, min_value=0,
+                why="No negative durations in a published mart (docs/marts.md): a time recorded before its "
+                    "start gives no duration, and a flag explains it."))
     if "numerator" in columns and "denominator" in columns:
         # Numerators are a subset of their denominators, except measures that are ratios, not
         # shares (MEASURES_NOT_SHARES), where the mart says which measure a row is.
@@ -463,6 +497,7 @@ def mart_suite(table: str, columns: dict[str, str], extract_date: datetime.date)
                 f"where {_q(denominator)} > 0 and {_q(rate)} is not null and "
                 f"abs({_q(rate)} - {_q(numerator)}::numeric / {_q(denominator)}) > {RATE_TOLERANCE}"),
             description=f"{rate} = {numerator} / {denominator}"))
+    checks.extend(conservation_checks(table, extract_date, schema))
     hand_written = HAND_WRITTEN_MART_CHECKS.get(table)
     if hand_written:
         checks.extend(c for c in hand_written(extract_date, columns)
@@ -476,9 +511,11 @@ def _columns_of(check: Check) -> list[str]:
         check.kwargs.get("column_list", []))
 
 
-def mart_suites(tables: dict[str, dict[str, str]], extract_date: datetime.date) -> tuple[Suite, ...]:
+def mart_suites(tables: dict[str, dict[str, str]], extract_date: datetime.date,
+                schema: str = "marts_build") -> tuple[Suite, ...]:
     """One suite per table found in the build schema ({table: {column: data type}})."""
-    return tuple(mart_suite(t, cols, extract_date) for t, cols in sorted(tables.items()) if t not in NOT_MARTS)
+    return tuple(mart_suite(t, cols, extract_date, schema) for t, cols in sorted(tables.items())
+                 if t not in NOT_MARTS)
 
 
 def check_label(expectation_type: str, kwargs: dict[str, Any], description: str | None = None) -> str:

@@ -199,7 +199,7 @@ def suites_for_night(conn, group: str, extract_date: datetime.date,
         tables: dict[str, dict[str, str]] = {}
         for table, column, data_type in cur.fetchall():
             tables.setdefault(table, {})[column] = data_type
-    return declared.mart_suites(tables, extract_date), {}
+    return declared.mart_suites(tables, extract_date, marts_schema), {}
 
 
 def _run_gx(connection_url: str, checkpoint_name: str, gx_run_name: str, suites, parameters: dict[str, Any],

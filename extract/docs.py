@@ -132,6 +132,25 @@ query the source again. Feeds not listed arrive as files.
 * **HR** feeds are snapshots that each hold twelve month-end snapshots (`snapshot_date`), so
   a single delivery gives the year's trend.
 
+## Reference data: the council's service areas and teams
+
+A council's structure is its reference data, not code: two CSV files in one folder,
+`SAFEGUARDING_REFERENCE_DATA_DIR` (default `dbt_project/reference_data/`, the synthetic borough's):
+
+* `service_areas.csv`: `service_area` (the code the HR and agency feeds write: upper-case letters,
+  digits and underscores; not `ALL`, which the workforce marts' total rows use), `service_area_name`;
+* `teams.csv`: `team` (as the feeds write it), `service_area` (declared in `service_areas.csv`).
+
+To add a "0-25 SEN and Disability" service, add `SEN_AND_DISABILITY_0_25,0-25 SEN and Disability`
+to `service_areas.csv` (and its teams to `teams.csv`), or point the variable at a folder of your
+own. The loader accepts that code in `service_area` from then on (the codes below are read from
+the file: `extract/reference_data.py`), dbt loads both files as seeds (`dbt_project.yml`'s
+`seed-paths` read the same variable) and tests staging and the workforce marts against them,
+and the generator draws its teams from `teams.csv`. A malformed file stops the run with an error
+naming the file, line and column (e.g. `service_areas.csv: line 3, column service_area: 'A' is
+already declared on line 2`), before anything is loaded. Set the variable for every process of
+the pipeline (the DAG, dbt and the CLI read it from the environment).
+
 ## How a file is loaded (extract/load.py)
 
 1. **One streaming pass** over the file: SHA-256, encoding (UTF-8 / BOM / Windows-1252), line
@@ -259,6 +278,19 @@ knows and children it does not); the provider returns interviews for the episode
 and for some police-notified ones; agency workers cover vacant posts (`covering_post_id`).
 Incremental feeds: the first delivery into a landing folder holds every row; a later date
 holds the rows updated after the previous delivered date (`--full` forces everything).
+
+Defect shapes every generated night holds, at every scale (each drawn from its own random stream,
+so the rest of the night is as without them): a council missing episode recorded twice (same
+child, same start; 2 %, the copy sometimes without the return and sometimes named by the RHI
+form), a conference with no section 47 enquiry (a transfer-in; 1 % of referrals without one), a
+leaving-care category recorded wrongly (3 % of care leavers, and half the children looked after
+less than 13 weeks since 14 and still in care at 16 are recorded ELIGIBLE), a pathway plan dated
+before the child was first looked after (2 %), and old history (journeys from 2009, at 3 % of
+the daily rate, before the history window). Windows still open at the extract (returns in the
+last 72 hours, contacts of the last day, assessments and conferences not yet due, plans not yet
+due) arise on their own. The marts must count each right: docs/marts.md, "Rules that hold across
+all measures". Recorded leaving-care categories follow the statute (`eligibility_date`, the same
+rule as the warehouse's derivation) apart from the seeded wrong ones.
 
 Seeded defects, off by default (`--defects all`, or kinds by name, each into its default
 feed or `KIND=FEED`):

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from . import reference_data
+
 # Column types: how staging casts the text the loader keeps, and how the loader's row
 # checks decide a value is malformed.
 TEXT, CODE, DATE, DATETIME, NUMBER, FLAG = "text", "code", "date", "datetime", "number", "flag"
@@ -139,8 +141,9 @@ ACCOMMODATION = tuple(f"{k}{s}" for k in "BCDEGHKRSTUVWXYZ" for s in "12") + ("0
 PATHWAY_EVENTS = ("NEEDS_ASSESSMENT", "PATHWAY_PLAN", "PATHWAY_PLAN_REVIEW")
 VISIT_TYPES = ("CP", "CLA", "CIN", "CARE_LEAVER")
 ROLE_GROUPS = ("MANAGER", "SOCIAL_WORKER", "OTHER")  # CSWW census groupings used by the workforce mart
-SERVICE_AREAS = ("FRONT_DOOR", "ASSESSMENT", "CHILDREN_IN_NEED", "CHILD_PROTECTION", "LOOKED_AFTER",
-                 "LEAVING_CARE", "ADOLESCENTS", "QUALITY_ASSURANCE")
+# The council's service areas are its reference data, not code: read (and checked) from
+# service_areas.csv in SAFEGUARDING_REFERENCE_DATA_DIR (extract/reference_data.py).
+SERVICE_AREAS = reference_data.service_area_codes()
 LEAVING_REASONS = ("RESIGNATION", "RETIREMENT", "DISMISSAL", "END_OF_CONTRACT", "REDUNDANCY", "OTHER")
 POLICE_RISK_LEVELS = ("HIGH", "MEDIUM", "LOW", "NO_APPARENT_RISK")
 TRACKERS = ("UNBORN", "MASE", "EDGE_OF_CARE", "MISSING", "S47_TO_ICPC", "RETURN_HOME_S20", "ESCALATION")
@@ -398,7 +401,7 @@ HR_POSTS = Feed(
     columns=(
         _c("snapshot_date", "Month-end date of the snapshot", DATE),
         _c("post_id", "Id of the post"),
-        _c("service_area", "Service area", CODE, codes=SERVICE_AREAS),
+        _c("service_area", "Service area (the council's reference data: service_areas.csv)", CODE, codes=SERVICE_AREAS),
         _c("team", "Team"),
         _c("role_group", "MANAGER, SOCIAL_WORKER or OTHER", CODE, codes=ROLE_GROUPS, standard="CSWW role groupings"),
         _c("role", "Job title"),
@@ -414,7 +417,7 @@ HR_EMPLOYEES = Feed(
         _c("snapshot_date", "Month-end date of the snapshot", DATE),
         _c("employee_id", "HR employee id"),
         _c("post_id", "The post held", required=False),
-        _c("service_area", "Service area", CODE, codes=SERVICE_AREAS),
+        _c("service_area", "Service area (the council's reference data: service_areas.csv)", CODE, codes=SERVICE_AREAS),
         _c("team", "Team"),
         _c("role_group", "MANAGER, SOCIAL_WORKER or OTHER", CODE, codes=ROLE_GROUPS),
         _c("fte", "Contracted full-time equivalent", NUMBER, standard="CSWW FTE"),
@@ -436,7 +439,7 @@ AGENCY_ASSIGNMENTS = Feed(
         _c("assignment_id", "Supplier's id of the assignment"),
         _c("worker_id", "Agency worker id (the id allocations use)"),
         _c("supplier", "Agency supplier"),
-        _c("service_area", "Service area", CODE, codes=SERVICE_AREAS),
+        _c("service_area", "Service area (the council's reference data: service_areas.csv)", CODE, codes=SERVICE_AREAS),
         _c("team", "Team"),
         _c("role_group", "MANAGER, SOCIAL_WORKER or OTHER", CODE, codes=ROLE_GROUPS),
         _c("fte", "Full-time equivalent of the assignment", NUMBER),

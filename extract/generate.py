@@ -63,6 +63,7 @@ from pathlib import Path
 from warehouse.settings import private_folder
 
 from . import feeds as F
+from . import reference_data
 from .feeds import FEEDS, FEEDS_BY_ID, Feed
 
 TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M"
@@ -89,19 +90,21 @@ CONTACT_JOURNEYS_PER_YEAR = 9_000  # children with a first contact (more contact
 UASC_ARRIVALS_PER_YEAR = 190  # unaccompanied asylum-seeking children taken into care
 UNKNOWN_CHILD_POLICE_EPISODES_PER_YEAR = 260  # police notifications for children the council does not know
 
-TEAMS = {
-    "FRONT_DOOR": ("MASH",),
-    "ASSESSMENT": ("Assessment North", "Assessment South"),
-    "CHILDREN_IN_NEED": ("Children in Need North", "Children in Need South"),
-    "CHILD_PROTECTION": ("Child Protection",),
-    "LOOKED_AFTER": ("Children Looked After", "UASC Team"),
-    "LEAVING_CARE": ("Leaving Care",),
-    "ADOLESCENTS": ("Adolescent Support",),
-    "QUALITY_ASSURANCE": ("Safeguarding and Quality Assurance",),
-}
-# Share of budgeted posts by service area.
-POST_MIX = {"FRONT_DOOR": 0.10, "ASSESSMENT": 0.16, "CHILDREN_IN_NEED": 0.18, "CHILD_PROTECTION": 0.12,
-            "LOOKED_AFTER": 0.18, "LEAVING_CARE": 0.10, "ADOLESCENTS": 0.08, "QUALITY_ASSURANCE": 0.08}
+
+def _teams_by_area() -> dict[str, tuple[str, ...]]:
+    """The council's teams by service area, from its reference data (extract/reference_data.py). The
+    synthetic journeys need the default areas below; an area with no team gets one named after it."""
+    found: dict[str, list[str]] = {a.code: [] for a in reference_data.service_areas()}
+    for team in reference_data.teams():
+        found[team.service_area].append(team.name)
+    return {area: tuple(names) or (area.replace("_", " ").title(),) for area, names in found.items()}
+
+
+TEAMS = _teams_by_area()
+# Share of budgeted posts by service area (the synthetic borough's; an area the reference data adds gets 5 %).
+DEFAULT_POST_MIX = {"FRONT_DOOR": 0.10, "ASSESSMENT": 0.16, "CHILDREN_IN_NEED": 0.18, "CHILD_PROTECTION": 0.12,
+                    "LOOKED_AFTER": 0.18, "LEAVING_CARE": 0.10, "ADOLESCENTS": 0.08, "QUALITY_ASSURANCE": 0.08}
+POST_MIX = {area: DEFAULT_POST_MIX.get(area, 0.05) for area in TEAMS}
 ROLES = {
     "MANAGER": ("Team Manager", "Service Manager", "Head of Service"),
     "SOCIAL_WORKER": ("Social Worker", "Senior Social Worker", "Advanced Practitioner",
@@ -114,6 +117,19 @@ AGENCY_SUPPLIERS = ("Hays Social Care", "Sanctuary Personnel", "Liquid Personnel
 VISIT_AREA = {"CP": "CHILD_PROTECTION", "CLA": "LOOKED_AFTER", "CIN": "CHILDREN_IN_NEED", "CARE_LEAVER": "LEAVING_CARE"}
 PHASE_AREA = {"ASSESS": "ASSESSMENT", "CIN": "CHILDREN_IN_NEED", "CP": "CHILD_PROTECTION", "LA": "LOOKED_AFTER",
               "CL": "LEAVING_CARE"}
+
+# Defect shapes every generated night holds (docs/marts.md; the marts must count each one right):
+# a missing episode recorded twice, a conference with no section 47 enquiry (a transfer-in), a
+# leaving-care category recorded wrongly, a plan dated before the child was looked after, and old
+# history (journeys from LEGACY_START, before the bank-holiday seed's first years used to start).
+DUPLICATE_EPISODE_SHARE = 0.02  # of council-recorded missing episodes
+TRANSFER_IN_SHARE = 0.01  # of referrals with no section 47 enquiry
+WRONGLY_ELIGIBLE_SHARE = 0.5  # of children in care at 16 after less than 13 weeks since 14
+WRONG_CATEGORY_SHARE = 0.03  # of care leavers
+WRONG_CATEGORY = {"ELIGIBLE": "RELEVANT", "RELEVANT": "ELIGIBLE", "FORMER_RELEVANT": "RELEVANT"}
+PLAN_BEFORE_CARE_SHARE = 0.02  # of pathway plans
+LEGACY_START = date(2009, 1, 1)
+LEGACY_SHARE = 0.03  # of the usual daily journeys, from LEGACY_START to the history window
 
 ROW_DEFECTS = {
     # kind -> (default feed id, what is spoiled)
@@ -185,10 +201,36 @@ def _lognormal_days(rng: random.Random, median: float, sigma: float, minimum: in
 
 
 def _birthday(dob: date, years: int) -> date:
+    """The n-th birthday as the warehouse counts it (dbt macro nth_birthday): 29 February gives
+    28 February in a non-leap year."""
     try:
         return dob.replace(year=dob.year + years)
     except ValueError:  # 29 February
-        return date(dob.year + years, 3, 1)
+        return date(dob.year + years, 2, 28)
+
+
+# Leaving care: an eligible child has been looked after for periods totalling at least 13 weeks
+# that began after 14 and ended after 16 (CPPCR Regulations 2010 reg 40; docs/marts.md).
+ELIGIBLE_DAYS = 13 * 7
+
+
+def eligibility_date(dob: date, la_periods: Iterable[tuple[date, date | None]]) -> date | None:
+    """The first day, on or after the 16th birthday and before the 18th, on which a child is
+    looked after with 13 weeks looked after since the 14th birthday; None if there is none.
+    ``la_periods``: (start, end) with the end day not looked after (SSDA903), None = open.
+    The same rule as the warehouse's int_leaving_care__categories, so a generated night's
+    recorded categories agree with the derived ones (apart from the seeded wrong ones)."""
+    fourteen, sixteen, eighteen = (_birthday(dob, a) for a in (14, 16, 18))
+    counted = 0
+    for start, end in sorted(la_periods, key=lambda p: p[0]):
+        counted_from, counted_to = max(start, fourteen), min(end or eighteen, eighteen)
+        if counted_to <= counted_from:
+            continue
+        candidate = max(counted_from + timedelta(days=max(ELIGIBLE_DAYS - counted, 1) - 1), sixteen)
+        if counted + (counted_to - counted_from).days >= ELIGIBLE_DAYS and candidate < counted_to:
+            return candidate
+        counted += (counted_to - counted_from).days
+    return None
 
 
 def _office_time(rng: random.Random, day: date) -> datetime:
@@ -327,6 +369,9 @@ class Journey:
     def __init__(self, rng: random.Random, person_id: str, start: date, kind: str, workforce: Workforce,
                  ids: str) -> None:
         self.rng = rng
+        # The seeded defect shapes (a record twice, a conference with no enquiry, a wrong category, a
+        # plan before care) draw from their own stream, so the journey itself is as without them.
+        self.shapes = random.Random(f"{person_id}:shapes")
         self.person_id = person_id
         self.ids = ids  # prefix of this journey's record ids
         self.workforce = workforce
@@ -439,6 +484,8 @@ class Journey:
         # Section 47 enquiry for about 30% of referrals (children arriving alone go straight into care).
         if not self.uasc and rng.random() < 0.34:
             case_end = max(case_end, self.child_protection(referral_id, ref_day, repeat=False))
+        elif not self.uasc and self.shapes.random() < TRANSFER_IN_SHARE:
+            case_end = max(case_end, self.transfer_in_conference(ref_day))
         # Care: unaccompanied children at once; others sometimes.
         if self.uasc or rng.random() < 0.045:
             la_start = ref_day + timedelta(days=rng.randint(0, 3)) if self.uasc else \
@@ -515,6 +562,22 @@ class Journey:
             end = max(end, self.child_protection(referral_id, again, repeat=True))
         return end
 
+    def transfer_in_conference(self, day: date) -> date:
+        """A child already on a plan in another council moves here: a transfer-in conference with
+        no section 47 enquiry of this council (a shape the marts must count: docs/marts.md)."""
+        shapes = self.shapes
+        icpc = day + timedelta(days=shapes.randint(3, 20))
+        icpc_id = self._id("I")
+        self.add(F.CRS_ICPCS, {"icpc_id": icpc_id, "person_id": self.person_id, "s47_id": "",
+                               "icpc_date": _d(icpc), "cp_plan_required": "Y"}, icpc)
+        end = icpc + timedelta(days=_lognormal_days(shapes, 250, 0.6, 40))
+        self.add(F.CRS_CP_PLANS, {
+            "cp_plan_id": self._id("CPP"), "person_id": self.person_id, "icpc_id": icpc_id,
+            "start_date": _d(icpc), "end_date": end,
+            "initial_category": shapes.choices(F.CP_CATEGORIES, (48, 7, 4, 35, 6))[0],
+        }, icpc)
+        return end
+
     def looked_after(self, start: date) -> date:
         """Looked-after episodes from start; returns the day care ended (capped at 18)."""
         rng = self.rng
@@ -568,13 +631,20 @@ class Journey:
         return end
 
     def leaving_care(self, la_start: date, la_end: date) -> None:
-        """Eligible if looked after 13 weeks since 14 and still in care at 16 (a simplification of the Act)."""
+        """Eligible by the statute (reg 40: 13 weeks looked after since 14, looked after at or after 16),
+        counted over every period of care so far (eligibility_date)."""
         rng = self.rng
         fourteen, sixteen, eighteen = (_birthday(self.dob, a) for a in (14, 16, 18))
         since_fourteen = max(la_start, fourteen)
-        if la_end < sixteen or (la_end - since_fourteen).days < 91:
-            return
-        eligible_from = max(sixteen, since_fourteen + timedelta(days=91))
+        eligible_from = eligibility_date(self.dob, self.la_periods)
+        recorded_only = False
+        if eligible_from is None:
+            # Seeded shape: a child looked after only a few weeks after 14 and still in care at 16,
+            # whom the case recording system records as eligible all the same (not eligible by
+            # the statute: a category mismatch, and no pathway plan duty).
+            if la_end <= sixteen or la_start >= eighteen or self.shapes.random() >= WRONGLY_ELIGIBLE_SHARE:
+                return
+            eligible_from, recorded_only = max(sixteen, la_start), True
         in_education = rng.random() < 0.12
         duties_end = _birthday(self.dob, 25 if in_education else 21)
         adviser, _ = self.workforce.worker_on(rng, "LEAVING_CARE", max(eligible_from, la_end))
@@ -588,8 +658,12 @@ class Journey:
                                           "B2", "H2", "R2", "S2", "T2"), (5, 10, 5, 8, 6, 3, 6, 12, 20, 5, 4, 3, 1, 1, 2,
                                                                           2, 1))[0],
             "in_education": _yn(in_education),
-            "_eligible_from": eligible_from, "_la_end": la_end, "_eighteen": eighteen, "_duties_end": duties_end,
+            "_eligible_from": eligible_from, "_eighteen": eighteen, "_duties_end": duties_end,
+            # Seeded shape: a category recorded wrongly (e.g. ELIGIBLE after the child left care).
+            "_wrong_category": not recorded_only and self.shapes.random() < WRONG_CATEGORY_SHARE,
         }
+        if recorded_only:
+            return
         # Needs assessment due within three months of eligibility. Some on time, some before 16 (the local
         # standard), and some only just before 18: what the inspection found.
         practice = rng.choices(("early", "on_time", "late", "at_18"), (0.25, 0.35, 0.2, 0.2))[0]
@@ -603,6 +677,10 @@ class Journey:
             assessed = eighteen - timedelta(days=rng.randint(5, 60))
         assessed = max(assessed, since_fourteen + timedelta(days=30))
         plan = assessed + timedelta(days=rng.randint(0, 25))
+        if self.shapes.random() < PLAN_BEFORE_CARE_SHARE:
+            # Seeded shape: a plan dated before the child was ever looked after (a data problem).
+            first_care = min(s for s, _ in self.la_periods)
+            assessed = plan = first_care - timedelta(days=self.shapes.randint(10, 60))
         for kind, when in (("NEEDS_ASSESSMENT", assessed), ("PATHWAY_PLAN", plan)):
             self.add(F.CRS_PATHWAY_PLAN_EVENTS, {"event_id": self._id("PW"), "person_id": self.person_id,
                                                  "event_type": kind, "event_date": _d(when)}, when)
@@ -824,6 +902,17 @@ def _generate_borough(sink: _Sink, prefix: str, extract_date: date, cfg: Scale, 
     per_day = CONTACT_JOURNEYS_PER_YEAR * cfg.size / 365
     uasc_per_day = UASC_ARRIVALS_PER_YEAR * cfg.size * cfg.uasc_boost / 365
 
+    # Old history: a few journeys a day from LEGACY_START to the window (councils load history from
+    # 2009 and earlier), each drawn whole as any other, with ids of their own.
+    day = LEGACY_START
+    while day < window_start:
+        day_rng = random.Random(f"{seed}:{prefix}:legacy:{day.isoformat()}")
+        for i in range(_poisson(day_rng, per_day * LEGACY_SHARE)):
+            rng = random.Random(f"{seed}:{prefix}:legacy:{day.isoformat()}:{i}")
+            j = Journey(rng, f"{prefix}PL{day:%y%m%d}{i:03d}", day, "contact", workforce, f"{prefix}L{day:%y%m%d}{i:03d}")
+            _emit_journey(sink, j, E, E_end)
+        day += timedelta(days=1)
+
     day = window_start
     while day <= E:
         day_rng = random.Random(f"{seed}:{prefix}:{day.isoformat()}")
@@ -904,8 +993,10 @@ def _emit_journey(sink: _Sink, j: Journey, E: date, E_end: datetime) -> None:
     cl = j.care_leaver
     if cl and cl["_eligible_from"] <= E < cl["_duties_end"]:
         age18 = E >= cl["_eighteen"]
-        in_care = E < cl["_la_end"]
+        in_care = any(start <= E and (end is None or E < end) for start, end in j.la_periods)
         category = ("ELIGIBLE" if in_care else "RELEVANT") if not age18 else "FORMER_RELEVANT"
+        if cl["_wrong_category"]:
+            category = WRONG_CATEGORY[category]
         sink.put(F.CRS_CARE_LEAVERS, {
             **{k: v for k, v in cl.items() if not k.startswith("_")}, "eligibility_category": category,
             # OC3 fields are collected around the 17th-21st birthdays; empty before.
@@ -914,6 +1005,7 @@ def _emit_journey(sink: _Sink, j: Journey, E: date, E_end: datetime) -> None:
         })
     # Missing episodes, RHIs, police notifications and provider returns.
     rng = random.Random(f"{j.person_id}:partners")  # independent of the extract date
+    shapes = random.Random(f"{j.person_id}:partner shapes")  # the seeded shapes: their own stream
     for n, ep in enumerate(j.missing):
         start, back = ep["start"], ep["end"]
         # Draw every partner decision before looking at the extract date, so nights agree.
@@ -929,6 +1021,10 @@ def _emit_journey(sink: _Sink, j: Journey, E: date, E_end: datetime) -> None:
         knows_crs_id, knows_nhs = rng.random() < 0.7, rng.random() < 0.6
         risk = rng.choices(F.POLICE_RISK_LEVELS, (10, 45, 38, 7))[0]
         provider_ref_episode = rng.random() < 0.8
+        # Seeded shape: the council records the absence twice (same child, same start), the copy
+        # sometimes without the return; the RHI form sometimes names the copy.
+        recorded_twice = shapes.random() < DUPLICATE_EPISODE_SHARE
+        copy_has_return, form_names_copy = shapes.random() < 0.5, shapes.random() < 0.3
         if start > E_end:
             continue
         end = back if back <= E_end else None
@@ -940,6 +1036,12 @@ def _emit_journey(sink: _Sink, j: Journey, E: date, E_end: datetime) -> None:
                 "missing_start": _dt(start), "missing_end": _dt(end), "looked_after": _yn(ep["looked_after"]),
                 "team": team,
             })
+            if recorded_twice:
+                sink.put(F.CRS_MISSING_EPISODES, {
+                    "episode_id": f"{episode_id}D", "person_id": j.person_id, "missing_type": ep["type"],
+                    "missing_start": _dt(start), "missing_end": _dt(end) if copy_has_return else "",
+                    "looked_after": _yn(ep["looked_after"]), "team": team,
+                })
         notification_id = ""
         reported = start + police_lag
         if police_notified and reported <= E_end:
@@ -974,7 +1076,10 @@ def _emit_journey(sink: _Sink, j: Journey, E: date, E_end: datetime) -> None:
                     interview = None
         if recorded_by_council:
             sink.put(F.CRS_RETURN_HOME_INTERVIEWS, {
-                "rhi_id": f"RHI{episode_id}", "episode_id": episode_id, "offered_at": _dt(offered),
+                "rhi_id": f"RHI{episode_id}",
+                # (the form names the copy only when the copy holds the return it follows)
+                "episode_id": f"{episode_id}D" if recorded_twice and form_names_copy and copy_has_return else episode_id,
+                "offered_at": _dt(offered),
                 "interview_at": _dt(interview), "outcome": outcome, "conducted_by": conducted_by,
             })
         if conducted_by == "PROVIDER" or not recorded_by_council:

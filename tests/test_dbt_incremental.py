@@ -272,8 +272,8 @@ def test_a_stale_result_is_caught(history, warehouse):
     with warehouse.conn.cursor() as cur:
         cur.execute(f"select count(*) from {memo} where start_date = %s and authorised_date = %s", (start, moved))
         assert cur.fetchone()[0] == 0, "pick another assessment: its new inputs are already in the memo"
-        cur.execute(f"""update {memo} set input_key = md5(row(start_date, %s::date, open_as_at)::text)
-                        where start_date = %s and authorised_date = %s and open_as_at is null""",
+        cur.execute(f"""update {memo} set input_key = md5(row(start_date, %s::date)::text)
+                        where start_date = %s and authorised_date = %s""",
                     (moved, start, authorised))
         assert cur.rowcount == 1
         cur.execute("update raw.crs__assessments set authorised_date = %s "

@@ -81,6 +81,21 @@ def built(settings, tmp_path_factory):
 
 # --- independent recomputation: the partnership's missing episodes --------------------------------
 
+def kept_episodes(landing: Path) -> tuple[list[dict], dict[str, str]]:
+    """The council's episodes, one per event (docs/marts.md, "One event, one row"): records of the
+    same child and start are one, the kept record the first with a return, then by episode id.
+    Returns the kept records and, for every record id, the id of the record kept for its event."""
+    events = defaultdict(list)
+    for e in read(landing, "crs", "missing_episodes"):
+        events[(e["person_id"], e["missing_start"])].append(e)
+    kept, kept_id = [], {}
+    for records in events.values():
+        first = min(records, key=lambda r: (r["missing_end"] == "", r["episode_id"]))
+        kept.append(first)
+        kept_id.update({r["episode_id"]: first["episode_id"] for r in records})
+    return kept, kept_id
+
+
 def police_only_episode_count(landing: Path) -> int:
     """Episodes the police notified that the council never recorded (docs/marts.md rules)."""
     people = {p["person_id"]: p for p in read(landing, "crs", "people")}
@@ -89,7 +104,7 @@ def police_only_episode_count(landing: Path) -> int:
         if p["nhs_number"]:
             by_nhs[p["nhs_number"]].add(p["person_id"])
     episodes = defaultdict(list)  # person -> [(episode id, start, return)]
-    for e in read(landing, "crs", "missing_episodes"):
+    for e in kept_episodes(landing)[0]:
         episodes[e["person_id"]].append((e["episode_id"], when(e["missing_start"]), when(e["missing_end"])))
     far = datetime.max.replace(tzinfo=LONDON)
 
@@ -130,25 +145,56 @@ def police_only_episode_count(landing: Path) -> int:
     return count
 
 
-def council_offers_within_72h(landing: Path) -> tuple[int, int, int]:
-    """(returned council episodes, open council episodes, offered within 72 h) using the council's
-    RHI forms and the provider returns that name the council episode."""
-    episodes = {e["episode_id"]: e for e in read(landing, "crs", "missing_episodes")}
+def council_offers_within_72h(landing: Path) -> tuple[int, int, int, int]:
+    """(council episodes measured, open, pending, offered within 72 h) using the council's RHI forms
+    and the provider returns that name a council episode (a duplicate record's id counts for the
+    record kept). Pending: returned, no offer yet, and the 72 hours run to or past the end of the
+    extract day (midnight after it, London time)."""
+    kept, kept_id = kept_episodes(landing)
+    episodes = {e["episode_id"]: e for e in kept}
     first_offer: dict[str, datetime] = {}
     offers = [(f["episode_id"], f["offered_at"]) for f in read(landing, "crs", "return_home_interviews")]
     offers += [(p["crs_episode_id"], p["offered_at"]) for p in read(landing, "provider", "return_interviews")
                if p["crs_episode_id"]]
     for episode_id, offered_at in offers:
-        if offered_at and episode_id in episodes:
+        if offered_at and episode_id in kept_id:
             offered = when(offered_at)
-            first_offer[episode_id] = min(offered, first_offer.get(episode_id, offered))
+            first_offer[kept_id[episode_id]] = min(offered, first_offer.get(kept_id[episode_id], offered))
+    extract_end = datetime.combine(NIGHT + timedelta(days=1), datetime.min.time(), tzinfo=LONDON)
     returned = {e: when(r["missing_end"]) for e, r in episodes.items() if r["missing_end"]}
+    pending = {e for e, back in returned.items()
+               if e not in first_offer and back + timedelta(hours=RHI_HOURS) >= extract_end}
     on_time = sum(1 for e, back in returned.items()
                   if e in first_offer and back <= first_offer[e] <= back + timedelta(hours=RHI_HOURS))
-    return len(returned), len(episodes) - len(returned), on_time
+    return len(returned) - len(pending), len(episodes) - len(returned), len(pending), on_time
 
 
 # --- independent recomputation: pathway plans ---------------------------------------------------
+
+def derived_categories(landing: Path) -> dict[str, tuple[str, date]]:
+    """Leaving-care category and eligibility date as at the night, derived from the looked-after
+    episodes by reg 40 (docs/marts.md, "Derive what the statute defines"): the 13 weeks counted by
+    extract.generate.eligibility_date, written apart from the SQL."""
+    from extract.generate import eligibility_date
+
+    periods = defaultdict(list)
+    for e in read(landing, "crs", "looked_after_episodes"):
+        if e["legal_status"] not in ("V3", "V4") and day(e["start_date"]) <= NIGHT:
+            periods[e["person_id"]].append((day(e["start_date"]), day(e["end_date"])))
+    in_education = {cl["person_id"]: cl["in_education"] == "Y" for cl in read(landing, "crs", "care_leavers")}
+    found = {}
+    for p in read(landing, "crs", "people"):
+        dob, person = day(p["date_of_birth"]), p["person_id"]
+        eligible = eligibility_date(dob, periods[person]) if dob and periods[person] else None
+        if eligible is None or eligible > NIGHT:
+            continue
+        if NIGHT < nth_birthday(dob, 18):
+            looked_after = any(s <= NIGHT and (e is None or NIGHT < e) for s, e in periods[person])
+            found[person] = ("ELIGIBLE" if looked_after else "RELEVANT", eligible)
+        elif NIGHT < nth_birthday(dob, 21) or (in_education.get(person) and NIGHT < nth_birthday(dob, 25)):
+            found[person] = ("FORMER_RELEVANT", eligible)
+    return found
+
 
 def pathway_figures(landing: Path) -> dict[str, int]:
     dob = {p["person_id"]: day(p["date_of_birth"]) for p in read(landing, "crs", "people")}
@@ -156,19 +202,20 @@ def pathway_figures(landing: Path) -> dict[str, int]:
     for e in read(landing, "crs", "pathway_plan_events"):
         events[e["person_id"]].append((e["event_type"], day(e["event_date"])))
     figures = defaultdict(int)
-    for cl in read(landing, "crs", "care_leavers"):
-        if cl["eligibility_category"] == "QUALIFYING":
-            continue
+    derived = derived_categories(landing)
+    recorded = {cl["person_id"]: cl for cl in read(landing, "crs", "care_leavers")
+                if cl["eligibility_category"] != "QUALIFYING"}
+    for person in sorted(set(derived) | set(recorded)):
+        cl = recorded.get(person, {"activity": ""})
         figures["young_people"] += 1
-        person = cl["person_id"]
         sixteen = nth_birthday(dob[person], 16) if dob.get(person) else None
-        starts = [d for d in (sixteen, day(cl["eligibility_date"])) if d]
-        due = add_months(max(starts), STATUTORY_MONTHS) if starts else None
+        # The statutory clock: the derived category and eligibility date (docs/marts.md).
+        due = add_months(max(sixteen, derived[person][1]), STATUTORY_MONTHS) if person in derived else None
         plans = sorted(d for t, d in events[person] if t == "PATHWAY_PLAN")
         first_plan = plans[0] if plans else None
         if first_plan and due and first_plan <= due:
             figures["statutory_on_time"] += 1
-        if first_plan and sixteen and add_months(sixteen, -PRACTICE_MONTHS) <= first_plan <= sixteen:
+        if person in derived and first_plan and add_months(sixteen, -PRACTICE_MONTHS) <= first_plan <= sixteen:
             figures["practice_standard_met"] += 1
         plan_dates = sorted(d for t, d in events[person] if t in ("PATHWAY_PLAN", "PATHWAY_PLAN_REVIEW"))
         if plan_dates and NIGHT > add_months(plan_dates[-1], REVIEW_MONTHS):
@@ -193,20 +240,20 @@ def test_police_notified_episodes_the_council_never_recorded_are_counted(built, 
 
 
 def test_council_episodes_and_72_hour_offers_match_the_files(built, conn):
-    returned, still_open, on_time = council_offers_within_72h(built)
+    measured, still_open, pending, on_time = council_offers_within_72h(built)
     figures = query(conn, """
-        select count(*) filter (where in_denominator), count(*) filter (where not in_denominator),
-               count(*) filter (where offered_within_72h)
+        select count(*) filter (where in_denominator), count(*) filter (where episode_status = 'open'),
+               count(*) filter (where offer_status = 'PENDING'), count(*) filter (where offered_within_72h)
         from marts_build.mart_return_home_interviews where recorded_by_council""")
-    assert figures == [(returned, still_open, on_time)]
+    assert figures == [(measured, still_open, pending, on_time)]
     # The monthly aggregate adds up to the same totals (every episode in exactly one cell).
-    [(monthly_returned, monthly_open)] = query(conn, """
-        select sum(returned_episodes_count), sum(open_episodes_count)
+    [(monthly_measured, monthly_open)] = query(conn, """
+        select sum(offer_measured_count), sum(open_episodes_count)
         from marts_build.mart_return_home_interviews_monthly""")
-    [(all_returned, all_open)] = query(conn, """
-        select count(*) filter (where in_denominator), count(*) filter (where not in_denominator)
+    [(all_measured, all_open)] = query(conn, """
+        select count(*) filter (where in_denominator), count(*) filter (where episode_status = 'open')
         from marts_build.mart_return_home_interviews""")
-    assert (monthly_returned, monthly_open) == (all_returned, all_open)
+    assert (monthly_measured, monthly_open) == (all_measured, all_open)
 
 
 def test_pathway_plan_measures_match_the_files(built, conn):
@@ -227,8 +274,7 @@ def test_pathway_plan_measures_match_the_files(built, conn):
 def test_marts_carry_pseudonymous_keys_and_no_date_of_birth(built, conn):
     from warehouse.pseudonymisation import pseudonym
 
-    a_care_leaver = next(cl["person_id"] for cl in read(built, "crs", "care_leavers")
-                         if cl["eligibility_category"] != "QUALIFYING")
+    a_care_leaver = next(iter(derived_categories(built)))
     assert query(conn, "select count(*) from marts_build.mart_pathway_plans where person_key = %s",
                  (pseudonym(TEST_KEY, "person", a_care_leaver),)) == [(1,)]
     columns = dict(query(conn, """

@@ -35,12 +35,14 @@ def test_raw_suite_follows_the_declaration(feed):
     in_set = {c.column: c.kwargs["value_set"] for c in checks_of(suite, "ExpectColumnValuesToBeInSet")}
     assert in_set == {c.name: list(c.codes) for c in feed.columns if c.codes}
     assert all(c.severity == "critical" for c in checks_of(suite, "ExpectColumnValuesToBeInSet"))
-    # Row counts: equal to the manifest (critical) and not far below recent nights (warning).
+    # Row counts: equal to the manifest (critical) and, for a snapshot feed, not far below recent
+    # nights (warning). An incremental feed's night holds only what changed: its size is no sign of
+    # a partial export, and comparing it with a first full load warned on every healthy night.
     [manifest] = checks_of(suite, "ExpectTableRowCountToEqual")
     assert manifest.severity == "critical"
     assert manifest.kwargs["value"] == {"$PARAMETER": suites.manifest_rows_parameter(feed)}
-    [recent] = checks_of(suite, "ExpectTableRowCountToBeBetween")
-    assert recent.severity == "warning"
+    recent = checks_of(suite, "ExpectTableRowCountToBeBetween")
+    assert [c.severity for c in recent] == (["warning"] if feed.snapshot else [])
     sql_checks = [c.kwargs["description"] for c in checks_of(suite, "UnexpectedRowsExpectation")]
     if feed.start_end:
         assert f"{feed.start_end[0]} not after {feed.start_end[1]}" in sql_checks
@@ -73,7 +75,7 @@ def test_row_count_parameters_come_from_the_manifest():
     assert params[suites.recent_floor_parameter(CRS_MISSING_EPISODES)] == 0
 
 
-MONTHLY = {"report_month": "date", "returned_episodes_count": "integer", "offered_within_72h_count": "integer",
+MONTHLY = {"report_month": "date", "offer_measured_count": "integer", "offered_within_72h_count": "integer",
            "offered_within_72h_rate": "numeric", "vacancy_rate": "numeric", "is_census_month": "boolean",
            "person_key": "text", "statutory_due_date": "date", "returned_at": "timestamp with time zone"}
 
@@ -86,7 +88,7 @@ def test_mart_suite_follows_the_conventions():
     [key] = checks_of(suite, "ExpectColumnValuesToMatchRegex")
     assert key.column == "person_key" and key.kwargs["regex"] == suites.PSEUDONYMOUS_KEY_REGEX
     [pair] = checks_of(suite, "ExpectColumnPairValuesAToBeGreaterThanB")
-    assert (pair.kwargs["column_A"], pair.kwargs["column_B"]) == ("returned_episodes_count",
+    assert (pair.kwargs["column_A"], pair.kwargs["column_B"]) == ("offer_measured_count",
                                                                   "offered_within_72h_count")
     described = {c.kwargs["description"]: c for c in checks_of(suite, "UnexpectedRowsExpectation")}
     # Months may reach the first of next month; dates and times the day after the extract.
@@ -94,7 +96,7 @@ def test_mart_suite_follows_the_conventions():
     assert "returned_at not after 2026-11-23" in described
     # A boolean named *_month is not a date; a due date is about the future by nature.
     assert not any("is_census_month" in d or "statutory_due_date" in d for d in described)
-    assert described["offered_within_72h_rate = offered_within_72h_count / returned_episodes_count"].severity == \
+    assert described["offered_within_72h_rate = offered_within_72h_count / offer_measured_count"].severity == \
         "critical"
     assert all(c.severity == "critical" for c in checks_of(suite, "ExpectTableRowCountToBeBetween"))
 
@@ -113,16 +115,49 @@ def test_marts_not_built_yet_get_no_suite_and_the_publication_record_is_not_a_ma
     assert [s.name for s in generated] == ["marts.mart_a"]
 
 
-def test_rhi_reconciliation_counts_council_episodes_for_the_night():
+def test_conservation_accounts_for_every_row_of_each_feed_of_a_person_level_mart():
     suite = suites.mart_suite("mart_return_home_interviews",
                               {"episode_key": "text", "person_key": "text", "recorded_by_council": "boolean"},
-                              NIGHT)
-    [reconcile] = [c for c in checks_of(suite, "UnexpectedRowsExpectation") if "reconcile" in c.kwargs["description"]]
-    query = reconcile.kwargs["unexpected_rows_query"]
-    assert reconcile.severity == "critical"
+                              NIGHT, "marts_build")
+    conserved = {c.kwargs["description"]: c for c in checks_of(suite, "UnexpectedRowsExpectation")
+                 if "rows in = rows out + exclusions" in c.kwargs["description"]}
+    assert len(conserved) == 4  # missing episodes, police notifications, RHI forms, provider returns
+    check = conserved["every crs__missing_episodes row is in the mart or excluded with its reason "
+                      "(rows in = rows out + exclusions)"]
+    query = check.kwargs["unexpected_rows_query"]
+    assert check.severity == "critical"
     assert "filter (where recorded_by_council)" in query and f"_extract_date = '{NIGHT}'" in query
+    assert "marts_build.mart_data_quality_exclusions where mart = 'mart_return_home_interviews' " \
+           "and feed = 'crs__missing_episodes'" in query
+    # An incremental feed's rows in are its distinct keys delivered up to the night.
+    [contacts] = [c for c in checks_of(suites.mart_suite("mart_front_door_contacts", {"contact_key": "text"}, NIGHT),
+                                       "UnexpectedRowsExpectation") if "rows in" in c.kwargs["description"]]
+    assert f"count(distinct (trim(\"contact_id\"))) from raw.crs__contacts where _extract_date <= '{NIGHT}'" in \
+        contacts.kwargs["unexpected_rows_query"]
     # Checks on columns the mart does not have are left out, not failed.
     assert not [c for c in suite.checks if c.column == "episode_status"]
+    # The exclusions mart may be empty on a healthy night.
+    exclusions = suites.mart_suite("mart_data_quality_exclusions", {"reason_code": "text", "reason": "text"}, NIGHT)
+    assert not [c for c in exclusions.checks if "empty" in c.kwargs.get("description", "")]
+
+
+def test_durations_are_never_negative():
+    suite = suites.mart_suite("mart_x", {"hours_to_offer": "numeric", "statutory_days_late": "integer",
+                                         "working_days_to_icpc": "integer", "is_open_days": "boolean"}, NIGHT)
+    bounded = {c.column: (c.kwargs["min_value"], c.severity) for c in checks_of(suite, "ExpectColumnValuesToBeBetween")}
+    assert bounded == {"hours_to_offer": (0, "critical"), "statutory_days_late": (0, "critical"),
+                       "working_days_to_icpc": (0, "critical")}
+
+
+def test_every_warning_says_what_to_do():
+    """A warning that fires must tell the reader what to do about it (issue 15, item 9)."""
+    marts = [suites.mart_suite(name, {"report_month": "date", "hours_to_interview": "numeric", "person_key": "text",
+                                      "episode_key": "text", "outcome": "text", "conducted_by": "text",
+                                      "episode_status": "text"}, NIGHT)
+             for name in ("mart_return_home_interviews", "mart_example")]
+    warnings = [c for s in [*suites.raw_suites(FEEDS), *marts] for c in s.checks if c.severity == "warning"]
+    assert warnings
+    assert [c for c in warnings if "What to do:" not in c.why] == []
 
 
 def test_check_labels():

@@ -245,6 +245,11 @@ def _quality_gate(group: str, extract_date: date, settings: Settings, run_id: st
                 dq.hold_back(settings, run_id=run_id, extract_date=extract_date, stage=stage, reason=exc)
                 raise
             checked = builds.current_fingerprint(conn)
+            # The night's conservation table (rows in = rows out + exclusions), kept before the gate
+            # runs so a night held back has it too; the gate's critical checks test the same figures.
+            from expectations.conservation import record as record_conservation
+
+            record_conservation(conn, run_id=run_id, extract_date=extract_date, schema=publish.BUILD_SCHEMA)
     finally:
         conn.close()
     try:

@@ -142,6 +142,7 @@ def _report_context(conn, settings: Settings, night: dict[str, Any]) -> dict[str
         where status like 'published%%' order by published_at desc limit 1""")
     trend = _trend(conn, extract_date)
     quarantine = _quarantine(conn, extract_date)
+    conservation = _conservation(conn, night["run_id"])
     return {
         "night": night,
         "status_label": STATUS_LABELS.get(night["status"], night["status"]),
@@ -156,6 +157,7 @@ def _report_context(conn, settings: Settings, night: dict[str, Any]) -> dict[str
         "held_back_marts": _build_tables(conn) if night["status"] == dq.HELD_BACK else [],
         "quarantine": quarantine,
         "dbt": _dbt(conn, night["run_id"]),
+        "conservation": conservation,
         "manifest": _manifest(conn, extract_date),
         "trend": trend,
         "chart_svg": trend_chart_svg(trend),
@@ -209,6 +211,21 @@ def _trend(conn, up_to: datetime.date) -> list[dict[str, Any]]:
         n["quarantined"] = int(quarantined.get(n["extract_date"], 0))
         n["status_label"] = STATUS_LABELS.get(n["status"], n["status"])
     return list(reversed(nights))
+
+
+def _conservation(conn, run_id: str) -> list[dict[str, Any]]:
+    """The run's conservation table (expectations/conservation.py), grouped by mart:
+    rows in = rows out + exclusions for each feed a person-level mart is built from."""
+    if not _table_exists(conn, "dq", "mart_conservation"):
+        return []
+    marts: dict[str, dict[str, Any]] = {}
+    for r in dq.rows(conn, """select mart, feed, rows_in, rows_out, excluded, balanced, exclusions, message
+                             from dq.mart_conservation where run_id = %s order by mart, feed""", (run_id,)):
+        r["exclusions_text"] = ", ".join(f"{code} {n}" for code, n in sorted((r["exclusions"] or {}).items()))
+        marts.setdefault(r["mart"], {"mart": r["mart"], "feeds": [], "balanced": True})
+        marts[r["mart"]]["feeds"].append(r)
+        marts[r["mart"]]["balanced"] &= bool(r["balanced"])
+    return list(marts.values())
 
 
 def _quarantine(conn, extract_date: datetime.date) -> dict[str, Any]:

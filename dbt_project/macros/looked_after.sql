@@ -32,3 +32,16 @@
         else '16 and over'
     end
 {%- endmacro %}
+
+{#- The looked-after year: the 12 months to the as-at date, from the day after the as-at date a
+    year earlier (1 April for 31 March) to the as-at date, both included. -#}
+{% macro looked_after_year_start(as_at) -%}
+    (({{ as_at }} - interval '12 months')::date + 1)
+{%- endmacro %}
+
+{#- An episode that was open at some time in the looked-after year (mart_looked_after_children
+    counts it; mart_data_quality_exclusions lists every other episode, with its reason). -#}
+{% macro episode_in_looked_after_year(as_at, start_date='start_date', end_date='end_date') -%}
+    ({{ start_date }} <= {{ as_at }}
+     and ({{ end_date }} is null or {{ end_date }} >= {{ looked_after_year_start(as_at) }}))
+{%- endmacro %}

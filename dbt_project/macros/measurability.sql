@@ -25,6 +25,7 @@
         'assessments':              {'all_of': ['crs__assessments']},
         's47':                      {'all_of': ['crs__s47_enquiries']},
         'icpc':                     {'all_of': ['crs__s47_enquiries', 'crs__icpcs']},
+        'conferences':              {'all_of': ['crs__icpcs']},
         'cp_plans':                 {'all_of': ['crs__cp_plans']},
         'workforce':                {'all_of': ['hr__posts', 'hr__employees']},
         'looked_after':             {'all_of': ['crs__looked_after_episodes']},

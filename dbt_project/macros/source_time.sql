@@ -21,7 +21,10 @@
              and {{ event_at }} <= {{ start_at }} + make_interval(hours => {{ hours }}), false)
 {%- endmacro %}
 
-{#- Elapsed real hours between two instants, to two decimals. -#}
+{#- Elapsed real hours between two instants, to two decimals. Null when the end is recorded
+    before the start: a published mart holds no negative duration (docs/marts.md); the mart's
+    flag says why the hours are missing (e.g. offer_before_return). -#}
 {% macro hours_between(start_at, end_at) -%}
-    round((extract(epoch from ({{ end_at }} - {{ start_at }})) / 3600.0)::numeric, 2)
+    (case when {{ end_at }} >= {{ start_at }}
+          then round((extract(epoch from ({{ end_at }} - {{ start_at }})) / 3600.0)::numeric, 2) end)
 {%- endmacro %}

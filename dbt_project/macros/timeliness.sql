@@ -6,19 +6,18 @@
   The counting rules themselves are in macros/working_days.sql.
 -#}
 
-{#- Assessments within var('assessment_working_days') (45) working days. Inputs: start_date,
-    authorised_date, and open_as_at = the extract date while the assessment is open (null once
-    authorised): only an open assessment's "overdue" depends on the date of the extract. -#}
+{#- Assessments within var('assessment_working_days') (45) working days. Inputs: start_date and
+    authorised_date. Whether an open assessment is pending or already late depends on the extract
+    date too: the mart decides that with THE pending rule (macros/pending.sql), from due_date. -#}
 {% macro assessment_timeliness_input_columns() -%}
-    {{ return(['start_date', 'authorised_date', 'open_as_at']) }}
+    {{ return(['start_date', 'authorised_date']) }}
 {%- endmacro %}
 
-{#- The assessments with their rule inputs: every column of stg_crs__assessments plus
-    open_as_at. The memo model and the mart both read this one select, so they compute the
-    same input_key for an assessment. -#}
+{#- The assessments with their rule inputs: every column of stg_crs__assessments plus the
+    date the build is as at (as_at_date). The memo model and the mart both read this one
+    select, so they compute the same input_key for an assessment. -#}
 {% macro assessments_with_timeliness_inputs() -%}
-    select assessments.*,
-           case when assessments.authorised_date is null then as_at.extract_date end as open_as_at
+    select assessments.*, as_at.extract_date as as_at_date
     from (select * from {{ ref('stg_crs__assessments') }}) as assessments
     cross join (select {{ extract_as_at(ref('stg_crs__assessments')) }} as extract_date) as as_at
 {%- endmacro %}
@@ -30,9 +29,6 @@
         ['authorised_within_45_working_days',
          'case when authorised_date is not null then '
          ~ within_working_days('start_date', 'authorised_date', var('assessment_working_days')) ~ ' end'],
-        ['is_open_and_overdue',
-         'coalesce(authorised_date is null and '
-         ~ working_days_counted('start_date', 'open_as_at') ~ ' > ' ~ var('assessment_working_days') ~ ', false)'],
     ]) }}
 {%- endmacro %}
 

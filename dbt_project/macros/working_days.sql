@@ -1,8 +1,9 @@
 {#-
   Working days in England and Wales: every day except Saturdays, Sundays and the bank
-  holidays in the seed `bank_holidays_england_and_wales` (2015-2030; it must be
-  extended before 2031: the test `covered_by_bank_holiday_calendar` fails when a date
-  a working-day rule is applied to lies outside it).
+  holidays in the seed `bank_holidays_england_and_wales`, generated from the `holidays`
+  package for every year the data can hold (1900 to 2100: python -m warehouse.bank_holidays).
+  A rule that meets a date outside it stops with an error naming the date
+  (macro bank_holiday_calendar_covers).
 
   THE counting rule (docs/marts.md, "Working days"), as the DfE's CIN census validator
   counts: the start day is day one, so "within N working days" ends N-1 working days
@@ -25,10 +26,33 @@
                      where bank_holiday.holiday_date = ({{ day }})::date))
 {%- endmacro %}
 
+{#- True when `day` is null or inside the bank-holiday calendar's years; otherwise the query
+    stops with an error that names the date, e.g.
+      invalid input syntax for type boolean: "2150-01-05 is outside the England and Wales
+      bank-holiday calendar (1900 to 2100) ..."
+    rather than count that year's bank holidays as working days. (A cast that cannot succeed
+    is how a plain SQL expression raises an error in PostgreSQL; the message carries the
+    calendar's bounds from the seed, which also keeps the planner from folding it early.) -#}
+{% macro bank_holiday_calendar_covers(day) -%}
+    (case
+        when ({{ day }}) is null
+          or extract(year from ({{ day }})) between (select min(extract(year from holiday_date)) from (select * from {{ ref('bank_holidays_england_and_wales') }}) as calendar_first)
+                                               and (select max(extract(year from holiday_date)) from (select * from {{ ref('bank_holidays_england_and_wales') }}) as calendar_last)
+        then true
+        else (({{ day }})::date::text || ' is outside the England and Wales bank-holiday calendar ('
+              || (select min(extract(year from holiday_date)) from (select * from {{ ref('bank_holidays_england_and_wales') }}) as calendar_first)::int
+              || ' to '
+              || (select max(extract(year from holiday_date)) from (select * from {{ ref('bank_holidays_england_and_wales') }}) as calendar_last)::int
+              || '): a working-day rule cannot count it. Correct the date in the source, or extend the calendar '
+              || '(warehouse/bank_holidays.py, docs/marts.md "Working days")')::boolean
+    end)
+{%- endmacro %}
+
 {#- Working days from start_date to end_date, the start day counting as day one (see above).
     Null when either date is null or the end is before the start (a recording error). -#}
 {% macro working_days_counted(start_date, end_date) -%}
     (case
+        when not ({{ bank_holiday_calendar_covers(start_date) }} and {{ bank_holiday_calendar_covers(end_date) }}) then null
         when ({{ start_date }}) is null or ({{ end_date }}) is null or ({{ end_date }}) < ({{ start_date }}) then null
         when ({{ end_date }}) = ({{ start_date }}) then 1
         else 1
@@ -49,6 +73,7 @@
     the (n-1)th working day after the start (the start itself when n = 1). -#}
 {% macro working_day_deadline(start_date, n) -%}
     (case when ({{ start_date }}) is null then null
+          when not {{ bank_holiday_calendar_covers(start_date) }} then null
           when {{ n }} <= 1 then ({{ start_date }})::date
           else (select d.day::date
                 from generate_series(({{ start_date }})::date + 1, ({{ start_date }})::date + 2 * {{ n }} + 30,
@@ -60,8 +85,8 @@
 {%- endmacro %}
 
 {#- Generic test: every date in the column lies within the bank-holiday calendar's years,
-    so a working-day count over it is right. Fails loudly rather than count 2031's
-    holidays as working days. -#}
+    so a working-day count over it is right (the rules themselves stop at such a date:
+    bank_holiday_calendar_covers; this test lists every row that has one). -#}
 {% test covered_by_bank_holiday_calendar(model, column_name) %}
     select {{ column_name }}
     from {{ model }}

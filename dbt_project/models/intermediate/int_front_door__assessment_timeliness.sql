@@ -1,6 +1,6 @@
 {#-
   Memo of the assessments' working-day timeliness (macros/timeliness.sql), one row per
-  distinct (start_date, authorised_date, open_as_at). Rebuilt each night from tonight's
+  distinct (start_date, authorised_date). Rebuilt each night from tonight's
   assessments, computing the rule only for inputs not seen under the same rule last night
   (macros/incremental_memo.sql). Read by mart_front_door_assessments.
 -#}

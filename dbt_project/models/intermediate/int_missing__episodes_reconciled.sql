@@ -1,6 +1,8 @@
 {#-
   Every missing episode known to the partnership, one row each:
-    - each episode the council recorded (reconciled_episode_id = the council's episode id),
+    - each episode the council recorded (reconciled_episode_id = the council's episode id; a
+      record duplicating another of the same child and start is not a second episode:
+      int_missing__council_episodes),
       with the police notifications matched to it (int_missing__police_notifications_matched);
     - each episode only the police notified: notifications of one child matched to no council
       episode, grouped when they overlap (within var missing_match_tolerance_hours), so a child
@@ -13,8 +15,14 @@
   start before end, no overlapping episodes for one child, not before birth. (Type M or A
   is an accepted_values test on staging.)
 -#}
-with council as (
-    select * from {{ ref('stg_crs__missing_episodes') }}
+with council_records as (
+    select * from {{ ref('int_missing__council_episodes') }}
+),
+
+-- One event, one row: a record of the same child and start as another is a duplicate
+-- (int_missing__council_episodes), not a second episode.
+council as (
+    select * from council_records where not is_duplicate
 ),
 
 notifications as (
@@ -27,15 +35,16 @@ risk_order as (
 ),
 
 police_by_council_episode as (
+    -- A notification matched to a duplicate record belongs to the record kept for its event.
     select
-        n.council_episode_id,
+        kept.kept_episode_id                    as council_episode_id,
         count(*)                                as police_notification_count,
         min(n.notification_id)                  as first_notification_id,
         (array_agg(n.risk_level order by r.rank desc))[1] as police_risk_level
     from notifications n
+    join council_records kept on kept.episode_id = n.council_episode_id
     left join risk_order r using (risk_level)
-    where n.council_episode_id is not null
-    group by n.council_episode_id
+    group by kept.kept_episode_id
 ),
 
 -- Police-only notifications, grouped into episodes per child (gaps and islands): a

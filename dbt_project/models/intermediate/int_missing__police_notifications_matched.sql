@@ -28,8 +28,11 @@ notifications as (
 ),
 
 council_episodes as (
+    -- One event, one row: a duplicate record (int_missing__council_episodes) is not an episode a
+    -- notification can belong to (an open copy would otherwise take every later report).
     select episode_id, person_id, missing_start_at, returned_at
-    from {{ ref('stg_crs__missing_episodes') }}
+    from {{ ref('int_missing__council_episodes') }}
+    where not is_duplicate
 ),
 
 candidate_pairs as (

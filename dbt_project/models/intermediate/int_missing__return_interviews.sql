@@ -1,9 +1,11 @@
 {#-
   Every return interview record, from the council's RHI forms and from the commissioned
-  provider's returns, one row each, with the reconciled missing episode it follows.
+  provider's returns, one row each, with the reconciled missing episode it follows (a form
+  naming a duplicate episode record follows the episode that record duplicates).
 
   A provider return is matched to an episode, in this order:
-    1. crs_episode_id, when given and the council recorded that episode;
+    1. crs_episode_id, when given and the council recorded that episode (a duplicate record's
+       id: the episode it duplicates);
     2. police_notification_id, when given: the episode that notification belongs to
        (which may be a police-only episode);
     3. the same child and time: the child's episode that started at or before the referral
@@ -23,9 +25,21 @@ stg_crs__return_home_interviews as (
     select * from {{ ref('stg_crs__return_home_interviews') }}
 ),
 
+int_missing__council_episodes as (
+    select * from {{ ref('int_missing__council_episodes') }}
+),
+
 episodes as (
     select reconciled_episode_id, episode_id, person_id, missing_start_at, returned_at
     from int_missing__episodes_reconciled
+),
+
+-- A form or return naming a council record counts for the record kept for that event: a
+-- duplicate record's id leads to the episode it duplicates (int_missing__council_episodes).
+council_record_episodes as (
+    select records.episode_id as named_episode_id, episodes.reconciled_episode_id
+    from int_missing__council_episodes records
+    join episodes on episodes.episode_id = records.kept_episode_id
 ),
 
 notification_episodes as (
@@ -52,7 +66,7 @@ council_forms as (
         f.outcome,
         f.conducted_by
     from stg_crs__return_home_interviews f
-    left join episodes on episodes.episode_id = f.episode_id
+    left join council_record_episodes episodes on episodes.named_episode_id = f.episode_id
 ),
 
 provider as (
@@ -83,7 +97,7 @@ provider_returns as (
         p.outcome,
         'PROVIDER'                              as conducted_by
     from provider p
-    left join episodes by_episode on by_episode.episode_id = p.crs_episode_id
+    left join council_record_episodes by_episode on by_episode.named_episode_id = p.crs_episode_id
     left join notification_episodes by_notification on by_notification.notification_id = p.police_notification_id
     left join by_time on by_time.provider_rhi_id = p.provider_rhi_id
 )

@@ -27,7 +27,7 @@ as_at as (
 ),
 
 year_window as (
-    select as_at_date, ((as_at_date - interval '12 months')::date + 1) as year_start_date
+    select as_at_date, {{ looked_after_year_start('as_at_date') }} as year_start_date
     from as_at
 ),
 
@@ -35,8 +35,7 @@ episodes as (
     select episodes.*, year_window.as_at_date, year_window.year_start_date
     from stg_crs__looked_after_episodes as episodes
     cross join year_window
-    where episodes.start_date <= year_window.as_at_date
-      and (episodes.end_date is null or episodes.end_date >= year_window.year_start_date)
+    where {{ episode_in_looked_after_year('year_window.as_at_date', 'episodes.start_date', 'episodes.end_date') }}
 ),
 
 -- The episode open at the as-at date (the latest-starting one, should two overlap).

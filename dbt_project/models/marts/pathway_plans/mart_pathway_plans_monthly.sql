@@ -1,6 +1,6 @@
 {#-
   Pathway plan timeliness by the month the statutory plan was due and leaving-care
-  category. Each young person in mart_pathway_plans is in exactly one row, so the columns
+  category (derived; macros/pending.sql decides what is pending). Each young person in mart_pathway_plans is in exactly one row, so the columns
   add up to the borough's totals. Rates are fractions 0..1 of the young people the measure
   applies to (statutory: due date passed or plan made; practice standard: 16th birthday
   passed or plan made); null when none. Without the plan and review events
@@ -18,10 +18,13 @@ counts as (
         eligibility_category,
         count(*)                                                    as young_people_count,
         count(*) filter (where statutory_on_time is not null)       as statutory_measured_count,
+        count(*) filter (where statutory_status = 'PENDING')        as statutory_pending_count,
         count(*) filter (where statutory_on_time)                   as statutory_on_time_count,
         count(*) filter (where practice_standard_met is not null)   as practice_measured_count,
+        count(*) filter (where practice_status = 'PENDING')         as practice_pending_count,
         count(*) filter (where practice_standard_met)               as practice_standard_met_count,
-        count(*) filter (where plan_started_before_eligibility)     as plan_before_eligibility_count,
+        count(*) filter (where plan_started_before_looked_after)    as plan_before_looked_after_count,
+        count(*) filter (where category_check in ('DIFFERS', 'NOT_RECORDED')) as category_mismatch_count,
         count(*) filter (where review_overdue)                      as review_overdue_count,
         count(*) filter (where has_personal_adviser)                as personal_adviser_count,
         count(*) filter (where is_in_touch)                         as in_touch_count,
@@ -40,14 +43,17 @@ select
     eligibility_category,
     young_people_count::int                                         as young_people_count,
     {{ when_measurable('is_pathway_plan_timeliness_measurable', 'statutory_measured_count::int') }} as statutory_measured_count,
+    {{ when_measurable('is_pathway_plan_timeliness_measurable', 'statutory_pending_count::int') }} as statutory_pending_count,
     {{ when_measurable('is_pathway_plan_timeliness_measurable', 'statutory_on_time_count::int') }} as statutory_on_time_count,
     {{ when_measurable('is_pathway_plan_timeliness_measurable',
        'round(statutory_on_time_count::numeric / nullif(statutory_measured_count, 0), 4)') }} as statutory_on_time_rate,
     {{ when_measurable('is_pathway_plan_timeliness_measurable', 'practice_measured_count::int') }} as practice_measured_count,
+    {{ when_measurable('is_pathway_plan_timeliness_measurable', 'practice_pending_count::int') }} as practice_pending_count,
     {{ when_measurable('is_pathway_plan_timeliness_measurable', 'practice_standard_met_count::int') }} as practice_standard_met_count,
     {{ when_measurable('is_pathway_plan_timeliness_measurable',
        'round(practice_standard_met_count::numeric / nullif(practice_measured_count, 0), 4)') }} as practice_standard_met_rate,
-    {{ when_measurable('is_pathway_plan_timeliness_measurable', 'plan_before_eligibility_count::int') }} as plan_before_eligibility_count,
+    {{ when_measurable('is_pathway_plan_timeliness_measurable', 'plan_before_looked_after_count::int') }} as plan_before_looked_after_count,
+    category_mismatch_count::int                                    as category_mismatch_count,
     {{ when_measurable('is_pathway_plan_timeliness_measurable', 'review_overdue_count::int') }} as review_overdue_count,
     personal_adviser_count::int                                     as personal_adviser_count,
     in_touch_count::int                                             as in_touch_count,

@@ -9,7 +9,12 @@
   Rule (DfE statutory guidance, 2014): a child returning from a missing episode is offered
   an independent return interview within 72 hours of return (var rhi_timescale_hours).
   Hours are real elapsed hours across clock changes. Open episodes (no return yet) are
-  reported but are outside the denominator.
+  reported but are outside the denominator. A returned episode whose 72 hours run past the
+  end of the extract with no offer yet is PENDING (macros/pending.sql): outside numerator
+  and denominator until an offer arrives or the window closes. The offer and the interview
+  each have their own status (an offer may be made and the interview still pending).
+  A time recorded before the return gives no hours (never a negative duration):
+  offer_before_return says why.
 
   Measurable only when the council's RHI forms or the provider's returns were delivered for
   the extract (macros/measurability.sql, measure 'rhi'). A council that sends only its
@@ -18,6 +23,10 @@
 -#}
 with episodes as (
     select * from {{ ref('int_missing__episodes_reconciled') }}
+),
+
+as_at as (
+    select {{ extract_as_at(ref('stg_crs__missing_episodes')) }} as extract_date
 ),
 
 measurability as (
@@ -42,7 +51,9 @@ record_sources as (
     select
         reconciled_episode_id,
         bool_or(record_source = 'council_form')    as rhi_recorded_by_council,
-        bool_or(record_source = 'provider_return') as rhi_returned_by_provider
+        bool_or(record_source = 'provider_return') as rhi_returned_by_provider,
+        count(*) filter (where record_source = 'council_form')    as council_form_count,
+        count(*) filter (where record_source = 'provider_return') as provider_return_count
     from interviews
     group by reconciled_episode_id
 ),
@@ -57,11 +68,32 @@ joined as (
         first_interview.interview_at,
         first_interview.outcome,
         first_interview.conducted_by,
-        measurability.is_rhi_measurable
+        coalesce(record_sources.council_form_count, 0)    as council_form_count,
+        coalesce(record_sources.provider_return_count, 0) as provider_return_count,
+        measurability.is_rhi_measurable,
+        as_at.extract_date
     from episodes
     left join first_interview using (reconciled_episode_id)
     left join record_sources using (reconciled_episode_id)
     cross join measurability
+    cross join as_at
+),
+
+statuses as (
+    -- THE pending rule (macros/pending.sql): the 72 hours are measured per returned episode.
+    select
+        joined.*,
+        case when returned_at is not null and is_rhi_measurable then
+            {{ timeliness_status('offered_at', within_hours('returned_at', 'offered_at', var('rhi_timescale_hours')),
+                                 'returned_at + make_interval(hours => ' ~ var('rhi_timescale_hours') ~ ')',
+                                 'extract_date') }}
+        end                                                   as offer_status,
+        case when returned_at is not null and is_rhi_measurable then
+            {{ timeliness_status('interview_at', within_hours('returned_at', 'interview_at', var('rhi_timescale_hours')),
+                                 'returned_at + make_interval(hours => ' ~ var('rhi_timescale_hours') ~ ')',
+                                 'extract_date') }}
+        end                                                   as interview_status
+    from joined
 )
 
 select
@@ -77,18 +109,16 @@ select
     returned_at,
     date_trunc('month', returned_at at time zone '{{ var("source_time_zone") }}')::date as return_month,
     case when returned_at is null then 'open' else 'returned' end as episode_status,
-    returned_at is not null                                   as in_denominator,
+    returned_at is not null and offer_status is distinct from 'PENDING' as in_denominator,
     {{ when_measurable('is_rhi_measurable', 'rhi_recorded') }}          as rhi_recorded,
     offered_at,
     interview_at,
     {{ hours_between('returned_at', 'offered_at') }}          as hours_to_offer,
     {{ hours_between('returned_at', 'interview_at') }}        as hours_to_interview,
-    case when returned_at is not null and is_rhi_measurable
-         then {{ within_hours('returned_at', 'offered_at', var('rhi_timescale_hours')) }} end
-                                                              as offered_within_72h,
-    case when returned_at is not null and is_rhi_measurable
-         then {{ within_hours('returned_at', 'interview_at', var('rhi_timescale_hours')) }} end
-                                                              as interviewed_within_72h,
+    offer_status,
+    {{ met_from_status('offer_status') }}                     as offered_within_72h,
+    interview_status,
+    {{ met_from_status('interview_status') }}                 as interviewed_within_72h,
     {{ when_measurable('is_rhi_measurable', 'coalesce(offered_at < returned_at, false)') }} as offer_before_return,
     outcome,
     conducted_by,
@@ -98,8 +128,10 @@ select
     police_risk_level,
     {{ when_measurable('is_rhi_measurable', 'rhi_recorded_by_council') }}  as rhi_recorded_by_council,
     {{ when_measurable('is_rhi_measurable', 'rhi_returned_by_provider') }} as rhi_returned_by_provider,
+    council_form_count::int                                   as council_form_count,
+    provider_return_count::int                                as provider_return_count,
     is_rhi_measurable,
     ends_before_start,
     overlaps_another_episode,
     starts_before_birth
-from joined
+from statuses

@@ -11,6 +11,10 @@
     LOWER_IS_BETTER:  GREEN value <= target; AMBER value <= target + tolerance; else RED.
   tolerance = var('scorecard_amber_tolerance'); no value (suppressed or no denominator): no RAG.
 
+  Every timeliness measure counts MET / (MET + MISSED); items still PENDING at the extract
+  (macros/pending.sql) are in neither, and their counts are in the monthly marts. Months
+  after the extract's month are not reported (only PP01, by month due, could have them).
+
   NOT MEASURABLE: a measure whose feeds were not delivered for the extract (a council that
   sends only its statutory returns; macros/measurability.sql) has is_measurable false,
   numerator, denominator and value null, and rag_status 'NOT_MEASURABLE', never a false 0
@@ -19,6 +23,10 @@
 -#}
 with scorecard_measures as (
     select * from {{ ref('scorecard_measures') }}
+),
+
+as_at as (
+    select {{ extract_as_at(ref('stg_crs__care_leavers')) }} as extract_date
 ),
 
 measure_rows as (
@@ -33,11 +41,12 @@ measure_rows as (
     select 'FD03', activity_month, re_referral_count, referral_count, is_referrals_measurable
     from {{ ref('mart_front_door_monthly') }}
     union all
-    select 'FD04', activity_month, assessment_within_45_working_days_count, assessment_authorised_count,
+    select 'FD04', activity_month, assessment_within_45_working_days_count, assessment_denominator_count,
            is_assessments_measurable
     from {{ ref('mart_front_door_monthly') }}
     union all
-    select 'CP01', activity_month, icpc_within_15_working_days_count, icpc_count, is_icpc_measurable
+    select 'CP01', activity_month, icpc_within_15_working_days_count, icpc_timeliness_denominator_count,
+           is_icpc_measurable
     from {{ ref('mart_child_protection_monthly') }}
     union all
     select 'CP02', activity_month, s47_never_reached_icpc_count, s47_outcome_known_count, is_icpc_measurable
@@ -67,11 +76,14 @@ measure_rows as (
     group by return_month
     union all
     -- Pathway plans (part A's mart): young people whose statutory due date has passed or
-    -- who have a plan, by month due.
+    -- who have a plan, by month due. A month after the extract's own month holds only plans
+    -- not due yet: it is reported once it has begun (a future month is not a figure to act on).
     select 'PP01', statutory_due_month, sum(statutory_on_time_count), sum(statutory_measured_count),
            bool_and(is_pathway_plan_timeliness_measurable)
     from {{ ref('mart_pathway_plans_monthly') }}
+    cross join as_at
     where statutory_due_month is not null
+      and (as_at.extract_date is null or statutory_due_month <= date_trunc('month', as_at.extract_date))
     group by statutory_due_month
 ),
 

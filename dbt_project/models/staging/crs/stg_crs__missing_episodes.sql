@@ -11,6 +11,7 @@ select
     {{ local_timestamp('missing_end') }}   as returned_at,
     upper(trim(looked_after)) = 'Y'    as is_looked_after,
     nullif(trim(team), '')             as team,
+    _extract_date                      as extract_date,
     _row_number                        as source_row_number,
     _batch_id                          as batch_id
 from source
