@@ -187,7 +187,7 @@ def test_working_days_over_easter_2026_match_a_hand_count(built):
 
 def test_scorecard_is_suppressed_and_rated(built):
     rows = query(built["conn"],
-        "select measure_id, numerator, denominator, value, is_suppressed, rag_status, unit "
+        "select measure_id, numerator, denominator, value, is_suppressed, rag_status, numerator_unit "
         "from marts_build.mart_partnership_scorecard")
     assert {r[0] for r in rows} >= {"FD01", "FD02", "FD03", "FD04", "CP01", "CP02", "CP03", "CP04",
                                      "WF01", "WF02", "WF03", "RHI01"}

@@ -3,7 +3,7 @@
   and RAG status. Partnership-facing, so small counts are suppressed (macros/suppression.sql):
   when a count-based measure's numerator or denominator is 1..var('suppression_threshold'),
   numerator, denominator and value are null and is_suppressed is true; 0 is a true zero.
-  FTE-based workforce measures (unit `fte`) count staff time, not children, and are not
+  FTE-based workforce measures (numerator_unit `fte`) count staff time, not children, and are not
   suppressed. Rows have no totals, so no secondary suppression is needed here.
 
   RAG (measure direction and target from seed scorecard_measures):
@@ -93,7 +93,7 @@ valued as (
         measures.measure_name,
         measures.measure_group,
         measure_rows.measure_month,
-        measures.unit,
+        measures.unit as numerator_unit,
         measures.direction,
         measures.target,
         measure_rows.is_measurable,
@@ -114,7 +114,9 @@ select
     measure_name,
     measure_group,
     measure_month,
-    unit,
+    -- every value is numerator / denominator, a fraction 0..1, whatever the numerator counts
+    'proportion'::text                                              as unit,
+    numerator_unit,
     direction,
     target::numeric(10, 4)                                          as target,
     case when not is_suppressed then numerator end::numeric(12, 2)  as numerator,
