@@ -15,3 +15,14 @@
                   || convert_to('{{ domain }}:' || {{ identifier }}, 'UTF8'))
     ), 'hex')
 {%- endmacro %}
+
+{#- The pseudonymous key of a reconciled missing episode: the council's episode id when the
+    council recorded it, else the first police notification of a police-only episode. The
+    one rule for every mart that names missing episodes (mart_return_home_interviews,
+    mart_partner_missing_episodes), so their keys join. -#}
+{% macro missing_episode_key(recorded_by_council, episode_id, police_notification_id) -%}
+    case when {{ recorded_by_council }}
+         then {{ pseudonymise(episode_id, 'missing_episode') }}
+         else {{ pseudonymise(police_notification_id, 'police_notification') }}
+    end
+{%- endmacro %}

@@ -13,11 +13,7 @@
        before it (the latest such episode).
   Unmatched returns keep reconciled_episode_id null (match_method null) for the data team.
 -#}
-with int_missing__police_notifications_matched as (
-    select * from {{ ref('int_missing__police_notifications_matched') }}
-),
-
-int_missing__episodes_reconciled as (
+with int_missing__episodes_reconciled as (
     select * from {{ ref('int_missing__episodes_reconciled') }}
 ),
 
@@ -44,15 +40,7 @@ council_record_episodes as (
 
 notification_episodes as (
     -- Which reconciled episode each police notification ended up in.
-    select n.notification_id,
-           coalesce(n.council_episode_id, police_only.reconciled_episode_id) as reconciled_episode_id
-    from int_missing__police_notifications_matched n
-    left join int_missing__episodes_reconciled police_only
-        on not police_only.recorded_by_council
-        and police_only.person_key = n.person_key
-        and n.reported_missing_at >= police_only.missing_start_at
-        and n.reported_missing_at <= coalesce(police_only.returned_at, 'infinity'::timestamptz)
-    where n.council_episode_id is not null or police_only.reconciled_episode_id is not null
+    select * from {{ ref('int_missing__notification_episodes') }}
 ),
 
 council_forms as (

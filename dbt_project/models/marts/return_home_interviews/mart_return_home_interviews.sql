@@ -97,10 +97,7 @@ statuses as (
 )
 
 select
-    case when recorded_by_council
-         then {{ pseudonymise('episode_id', 'missing_episode') }}
-         else {{ pseudonymise('police_notification_id', 'police_notification') }}
-    end                                                       as episode_key,
+    {{ missing_episode_key('recorded_by_council', 'episode_id', 'police_notification_id') }} as episode_key,
     person_key,
     missing_type,
     is_looked_after,
