@@ -34,7 +34,7 @@ def pseudonym(key: str, domain: str, identifier: str) -> str:
 
 
 def install_key(conn, settings: Settings) -> None:
-    """Write the current key's pads, replacing any previous ones, in one transaction."""
+    """Write the current key's pads (and the regional pool salt's), replacing any previous ones, in one transaction."""
     inner, outer = hmac_pads(settings.pseudonymisation_key)
     with conn.cursor() as cur:
         cur.execute("create schema if not exists private")
@@ -49,4 +49,18 @@ def install_key(conn, settings: Settings) -> None:
         cur.execute("delete from private.pseudonymisation_key")
         cur.execute("insert into private.pseudonymisation_key (inner_pad, outer_pad) values (%s, %s)",
                     (inner, outer))
+        # The regional pool's salt, the same way (macros/regional_pool.sql). No salt, no row: the
+        # pool's hashes are null and its extract is withheld (warehouse/audiences.py).
+        cur.execute(
+            "create table if not exists private.regional_pool_salt ("
+            " inner_pad bytea not null, outer_pad bytea not null,"
+            " installed_at timestamptz not null default now())"
+        )
+        cur.execute("comment on table private.regional_pool_salt is "
+                    "'HMAC pads of the regional pool''s secret salt (one row, or none when no salt is set).'")
+        cur.execute("delete from private.regional_pool_salt")
+        if settings.regional_pool_salt:
+            inner, outer = hmac_pads(settings.regional_pool_salt)
+            cur.execute("insert into private.regional_pool_salt (inner_pad, outer_pad) values (%s, %s)",
+                        (inner, outer))
     conn.commit()
