@@ -2,8 +2,10 @@
 
 Runs in its own database on the session's PostgreSQL (roles are server-wide,
 grants are per database), with a small stand-in for each zone: a raw table, the
-key pads (written by the real install_key), a build published by the real
-publish step, a dq result table. So it never swaps the marts other tests read.
+key pads (written by the real install_key), a build made by the transformer and
+published by the real publish step (as the transformer, as the nightly step does),
+a dq result table. So it never swaps the marts other tests read. The audiences'
+views over a real night: tests/test_audiences.py.
 """
 
 from __future__ import annotations
@@ -13,11 +15,32 @@ import dataclasses
 import psycopg2
 import pytest
 
-from warehouse import db, publish, pseudonymisation, roles
+from warehouse import audiences, db, pseudonymisation, roles
+from warehouse.settings import password_setting
 
 from helpers import publish_stand_in_build
 
 PASSWORDS = {r.password_setting: f"test-only-{r.name}" for r in roles.ROLES}
+COUNCIL = audiences.declaration().audience("council_analysts").name
+PARTNERSHIP = audiences.declaration().audience("partnership").name
+AUDITOR = audiences.declaration().audience("auditors").name
+
+
+def as_role(settings, role: str):
+    return dataclasses.replace(settings, connection=dataclasses.replace(
+        settings.connection, user=role, password=PASSWORDS[password_setting(role)]))
+
+
+def publish_as_transformer(settings, run_id: str, *statements: str) -> None:
+    """A stand-in build made and published by the transformer, as the nightly steps do."""
+    conn = db.connect(as_role(settings, roles.TRANSFORMER.name))
+    with conn.cursor() as cur:
+        cur.execute("create schema marts_build")
+        for statement in statements:
+            cur.execute(statement)
+    conn.commit()
+    publish_stand_in_build(conn, run_id)
+    conn.close()
 
 
 @pytest.fixture(scope="module")
@@ -36,33 +59,28 @@ def roles_db(settings):
         cur.execute("create schema raw")
         cur.execute("create table raw.crs__people (person_id text, forename text)")
         cur.execute("insert into raw.crs__people values ('P1', 'not a real name')")
-        cur.execute("create table raw.load_manifest (feed text, status text)")
-        cur.execute("insert into raw.load_manifest values ('crs__people', 'loaded')")
     conn.commit()
     pseudonymisation.install_key(conn, test_settings)
-    roles.apply_roles(conn, PASSWORDS)
+    roles.apply_roles(conn, PASSWORDS)  # creates the raw zone's load manifest
     with conn.cursor() as cur:  # what a night's pipeline does after the roles exist
+        cur.execute("insert into raw.load_manifest (feed, extract_date, source_file, file_sha256, file_bytes, status) "
+                    "values ('crs__people', '2026-11-01', 'people.csv', 'x', 1, 'loaded')")
+        cur.execute("set role safeguarding_dq_writer")
         cur.execute("create table dq.expectation_results (suite text, success boolean)")
         cur.execute("insert into dq.expectation_results values ('raw', true)")
-        cur.execute("create schema marts_build")
-        cur.execute("create table marts_build.mart_example (person_key text, episode_count integer)")
-        cur.execute("insert into marts_build.mart_example values (repeat('a', 64), 3)")
-        cur.execute("create table staging.stg_example as select 1 as x")
+        cur.execute("reset role")
     conn.commit()
-    publish_stand_in_build(conn, "roles_test_night_1")
-    yield test_settings
     conn.close()
-
-
-def connect_as(settings, role: str):
-    """Log in as a role with its password (the embedded server asks every role for one)."""
-    password = {r.name: PASSWORDS[r.password_setting] for r in roles.ROLES}[role]
-    return psycopg2.connect(host=settings.connection.host, port=settings.connection.port,
-                            dbname=settings.connection.dbname, user=role, password=password)
+    publish_as_transformer(test_settings, "roles_test_night_1",
+                           "create table marts_build.mart_example (person_key text, episode_count integer)",
+                           "insert into marts_build.mart_example values (repeat('a', 64), 3)",
+                           "create table staging.stg_example as select 1 as x")
+    yield test_settings
 
 
 def can_read(settings, role: str, table: str) -> bool:
-    conn = connect_as(settings, role)
+    conn = psycopg2.connect(host=settings.connection.host, port=settings.connection.port,
+                            dbname=settings.connection.dbname, user=role, password=PASSWORDS[password_setting(role)])
     try:
         with conn.cursor() as cur:
             cur.execute(f"select count(*) from {table}")
@@ -74,13 +92,15 @@ def can_read(settings, role: str, table: str) -> bool:
 
 
 TABLES = ("raw.crs__people", "raw.load_manifest", "private.pseudonymisation_key", "staging.stg_example",
-          "marts.mart_example", "dq.expectation_results")
+          "marts.mart_example", "council.mart_example", "dq.expectation_results")
 EXPECTED = {
-    "safeguarding_loader": {"raw.crs__people", "raw.load_manifest"},
+    "safeguarding_loader": {"raw.crs__people", "raw.load_manifest", "dq.expectation_results"},
     "safeguarding_transformer": {"raw.crs__people", "raw.load_manifest", "private.pseudonymisation_key",
-                                 "staging.stg_example"},
-    "safeguarding_bi_reader": {"marts.mart_example"},
-    "safeguarding_auditor": {"marts.mart_example", "dq.expectation_results", "raw.load_manifest"},
+                                 "staging.stg_example", "marts.mart_example", "council.mart_example",
+                                 "dq.expectation_results"},
+    COUNCIL: {"council.mart_example"},
+    PARTNERSHIP: set(),  # aggregates only: a person-level mart is in no view of its own
+    AUDITOR: {"dq.expectation_results", "raw.load_manifest"},
 }
 
 
@@ -90,27 +110,26 @@ def test_each_role_reads_exactly_its_zones(roles_db, role):
     assert readable == EXPECTED[role]
 
 
-def test_bi_reader_cannot_read_raw_or_the_key_pads(roles_db):
-    for table in ("raw.crs__people", "private.pseudonymisation_key"):
-        assert not can_read(roles_db, "safeguarding_bi_reader", table)
-    assert can_read(roles_db, "safeguarding_bi_reader", "marts.mart_example")
+def test_no_audience_reads_raw_the_key_pads_or_the_marts_themselves(roles_db):
+    for audience in audiences.declaration().audiences.values():
+        for table in ("raw.crs__people", "private.pseudonymisation_key", "marts.mart_example"):
+            assert not can_read(roles_db, audience.name, table), (audience.key, table)
 
 
-def test_the_next_publication_is_readable_too(roles_db):
-    """publish swaps in a new marts schema every night: the grants must follow it."""
-    conn = db.connect(roles_db)
-    with conn.cursor() as cur:
-        cur.execute("create schema marts_build")
-        cur.execute("create table marts_build.mart_new_tonight as select 1 as episode_count")
-    conn.commit()
-    publish_stand_in_build(conn, "roles_test_night_2")
-    conn.close()
-    assert can_read(roles_db, "safeguarding_bi_reader", "marts.mart_new_tonight")
-    assert can_read(roles_db, "safeguarding_auditor", "marts.mart_new_tonight")
+def test_the_next_publication_is_readable_too_and_yesterdays_is_not(roles_db):
+    """publish swaps in a new marts schema every night: the views must follow it, and what
+    travelled with yesterday's schema into marts_previous must not be readable (issue 20)."""
+    publish_as_transformer(roles_db, "roles_test_night_2",
+                           "create table marts_build.mart_new_tonight as select 1 as episode_count",
+                           "create table marts_build.mart_example as select repeat('b', 64) as person_key")
+    assert can_read(roles_db, COUNCIL, "council.mart_new_tonight")
+    for audience in audiences.declaration().audiences.values():
+        assert not can_read(roles_db, audience.name, "marts_previous.mart_example"), audience.key
+        assert not can_read(roles_db, audience.name, "marts.mart_new_tonight"), audience.key
 
 
 def test_loader_writes_raw_but_not_the_marts(roles_db):
-    conn = connect_as(roles_db, "safeguarding_loader")
+    conn = db.connect(as_role(roles_db, roles.LOADER.name))
     try:
         with conn.cursor() as cur:
             cur.execute("create table raw.crs__contacts (contact_id text)")
@@ -121,27 +140,44 @@ def test_loader_writes_raw_but_not_the_marts(roles_db):
         conn.rollback()
     finally:
         conn.close()
-    # A table the loader created is readable by the transformer (default privileges), not by BI.
+    # A table the loader created is readable by the transformer (default privileges), not by an audience.
     assert can_read(roles_db, "safeguarding_transformer", "raw.crs__contacts")
-    assert not can_read(roles_db, "safeguarding_bi_reader", "raw.crs__contacts")
+    assert not can_read(roles_db, COUNCIL, "raw.crs__contacts")
 
 
 def test_without_a_password_a_role_cannot_log_in(roles_db):
     conn = db.connect(roles_db)
-    roles.apply_roles(conn, {k: v for k, v in PASSWORDS.items() if "BI_READER" not in k})
+    roles.apply_roles(conn, {k: v for k, v in PASSWORDS.items() if "COUNCIL" not in k})
     conn.close()
     try:
         # It has no password to give (NOLOGIN, password null): the server refuses it either way.
         with pytest.raises(psycopg2.OperationalError, match="password authentication failed|not permitted to log in"):
-            can_read(roles_db, "safeguarding_bi_reader", "marts.mart_example")
+            can_read(roles_db, COUNCIL, "council.mart_example")
     finally:
         conn = db.connect(roles_db)
         roles.apply_roles(conn, PASSWORDS)
         conn.close()
 
 
-def test_password_settings_are_named_after_the_roles():
-    assert [r.password_setting for r in roles.ROLES] == [
-        "SAFEGUARDING_LOADER_PASSWORD", "SAFEGUARDING_TRANSFORMER_PASSWORD",
-        "SAFEGUARDING_BI_READER_PASSWORD", "SAFEGUARDING_AUDITOR_PASSWORD"]
-    assert set(roles.READER_ROLE_NAMES) == set(publish.READER_ROLES)
+def test_a_role_per_entry_of_the_declaration_with_its_password_setting():
+    decl = audiences.declaration()
+    assert [r.name for r in roles.ROLES] == [r.name for r in (*decl.pipeline.values(), *decl.audiences.values())]
+    assert {r.password_setting for r in roles.ROLES} >= {
+        "SAFEGUARDING_LOADER_PASSWORD", "SAFEGUARDING_TRANSFORMER_PASSWORD", "SAFEGUARDING_PARTNERSHIP_PASSWORD",
+        "SAFEGUARDING_COUNCIL_ANALYST_PASSWORD", "SAFEGUARDING_AUDITOR_PASSWORD"}
+    assert all(r.password_setting == password_setting(r.name) for r in roles.ROLES)
+
+
+def test_the_declaration_refuses_what_it_cannot_apply():
+    good = {"pipeline": {"loader": {"role": "l"}, "transformer": {"role": "t"}},
+            "audiences": {"a": {"role": "a_role", "schema": "a", "reads": [{"from": "mart_x"}]}}}
+    assert audiences.parse(good).audience("a").views[0].source == "mart_x"
+    for broken, words in (
+            ({"audiences": {"a": {"role": "a_role", "schema": "raw"}}}, "pipeline writes"),
+            ({"audiences": {"a": {"role": "a_role", "schema": "a", "reads": [{"view": "v"}]}}}, "needs `from:`"),
+            ({"audiences": {"a": {"role": "a_role", "schema": "a", "reads": [{"from": "x; drop table y"}]}}},
+             "not a lower-case SQL name"),
+            ({"audiences": {"a": {"role": "a_role", "schema": "a", "colums": []}}}, "unknown key"),
+            ({"audiences": {"a": {"role": "l", "schema": "a"}}}, "a role and a schema of its own")):
+        with pytest.raises(audiences.DeclarationError, match=words):
+            audiences.parse(good | broken)

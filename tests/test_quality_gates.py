@@ -29,7 +29,7 @@ import pytest
 
 from expectations.validate import QualityGateFailed
 from extract.generate import generate_night
-from warehouse import builds, db, dq, nightly, roles
+from warehouse import audiences, builds, db, dq, nightly, roles
 from warehouse.quality_report import build_quality_report
 from warehouse.settings import PROJECT_ROOT
 
@@ -45,11 +45,14 @@ LATEST_MARTS_GATE_OF_NIGHT_1 = ("select max(validation_run_id) from dq.validatio
 LEAKED_ID = "P000000042"  # what a raw person id looks like: it must never reach a mart
 
 
+COUNCIL = audiences.declaration().audience("council_analysts")
+
+
 def bi_reader_query(settings, sql: str):
-    """Run a query as the BI role, as Power BI or Metabase would."""
+    """Run a query as the council's analysts' role, as Power BI or Metabase would."""
     c = settings.connection
-    conn = psycopg2.connect(host=c.host, port=c.port, dbname=c.dbname, user=roles.BI_READER.name,
-                            password=PASSWORDS[roles.BI_READER.password_setting])
+    conn = psycopg2.connect(host=c.host, port=c.port, dbname=c.dbname, user=COUNCIL.name,
+                            password=PASSWORDS[COUNCIL.password_setting])
     try:
         with conn.cursor() as cur:
             cur.execute(sql)
@@ -104,9 +107,9 @@ def nights(settings):
         conn.close()
 
     def bi_reads():
-        if not bi_reader_query(settings, "select to_regclass('marts.publication') is not null")[0][0]:
+        if not bi_reader_query(settings, "select to_regclass('council.publication') is not null")[0][0]:
             return None
-        return bi_reader_query(settings, "select extract_date, run_id, status from marts.publication")
+        return bi_reader_query(settings, "select extract_date, run_id, status from council.publication")
 
     # Night 1: a warning (one return month in the future), published with the flag.
     generate_night(settings.landing_dir, NIGHT_1, scale="tiny")
@@ -138,9 +141,9 @@ def nights(settings):
     outcome["warnings_run"] = nightly.validate_marts(NIGHT_1, settings, run_id="quality_test_night_1")
     nightly.publish_marts(NIGHT_1, settings, run_id="quality_test_night_1")
     outcome["published_1"] = bi_reader_query(
-        settings, "select extract_date, status, warnings from marts.publication")
+        settings, "select extract_date, status, warnings from council.publication")
     outcome["rows_1"] = bi_reader_query(
-        settings, "select count(*), max(episode_key) from marts.mart_return_home_interviews")
+        settings, "select count(*), max(episode_key) from council.mart_return_home_interviews")
 
     # Night 2: a critical defect in the build.
     generate_night(settings.landing_dir, NIGHT_2, scale="tiny")
@@ -160,11 +163,11 @@ def nights(settings):
     # ... or ran it by hand, in a process of its own, outside Airflow (so under a run id of its own).
     outcome["published_by_hand"] = finished(step_in_a_process("publish_marts", NIGHT_2, None))
     outcome["published_after_failure"] = bi_reader_query(
-        settings, "select extract_date, status, warnings from marts.publication")
+        settings, "select extract_date, status, warnings from council.publication")
     outcome["rows_after_failure"] = bi_reader_query(
-        settings, "select count(*), max(episode_key) from marts.mart_return_home_interviews")
+        settings, "select count(*), max(episode_key) from council.mart_return_home_interviews")
     outcome["leaked_rows_seen_by_bi"] = bi_reader_query(
-        settings, f"select count(*) from marts.mart_return_home_interviews where person_key = '{LEAKED_ID}'")
+        settings, f"select count(*) from council.mart_return_home_interviews where person_key = '{LEAKED_ID}'")
     outcome["report"] = build_quality_report(settings, extract_date=NIGHT_1)
     return outcome
 

@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 
 SCHEMA = "dq"
 AUDITOR_ROLE = "safeguarding_auditor"
+DQ_WRITER = "safeguarding_dq_writer"  # owns the dq tables; the pipeline roles are its members (warehouse/roles.py)
 
 # Night statuses (dq.nightly_runs.status).
 RUNNING = "running"
@@ -45,7 +46,8 @@ HELD_BACK = "held_back"
 STATUSES = (RUNNING, PUBLISHED, PUBLISHED_WITH_WARNINGS, HELD_BACK)
 
 DDL = """
-create schema if not exists dq;
+-- Only when missing: a pipeline role may use the schema without the right to create schemas.
+do $$ begin if not exists (select 1 from pg_namespace where nspname = 'dq') then create schema dq; end if; end $$;
 comment on schema dq is
     'Data-quality evidence: what the nightly quality gates checked, what failed, and what was held back.';
 
@@ -122,6 +124,31 @@ join dq.validation_runs vr using (validation_run_id)
 left join dq.nightly_runs nr on nr.run_id = vr.run_id;
 comment on view dq.night_results is
     'Every expectation result with its run and what became of the night: start here to audit a night.';
+
+create table if not exists dq.audience_releases (
+    run_id        text        not null,
+    extract_date  date        not null,
+    audience      text        not null,
+    status        text        not null check (status in ('released', 'withheld')),
+    views         text[]      not null,
+    reason        text,
+    released_at   timestamptz not null default now()
+);
+comment on table dq.audience_releases is
+    'What each audience of warehouse/audiences.yml was given at each publication: its views, or withheld and why (the regional pool, when a degrade step failed).';
+
+create table if not exists dq.retention_runs (
+    run_id        text        not null,
+    extract_date  date        not null,
+    dataset       text        not null,
+    action        text        not null check (action in ('deleted', 'degraded', 'dropped_batch')),
+    rule          text        not null,
+    cutoff        date        not null,
+    rows_affected bigint      not null,
+    applied_at    timestamptz not null default now()
+);
+comment on table dq.retention_runs is
+    'What retention removed or degraded each night (warehouse/audiences.yml, retention): one row per dataset and action, with the cutoff and the number of rows, zero included.';
 """
 
 
@@ -143,10 +170,19 @@ comment on table dq.recovered_loads is
 
 
 def ensure_schema(conn) -> None:
-    """Create the dq schema and tables if needed, and let the auditor role read them (if it exists)."""
+    """Create the dq schema and tables if needed, and let the auditor role read them (if it exists).
+
+    The pipeline's roles (loader, transformer) are members of safeguarding_dq_writer, which owns
+    the dq tables (warehouse/roles.py): the DDL runs as that group, so whichever step creates a
+    table, both can keep it up to date. The superuser (tests, `safeguarding roles`) runs it as itself."""
     with conn.cursor() as cur:
         # Two steps of a run may start at once (a backfill): serialise the DDL.
         cur.execute("select pg_advisory_xact_lock(hashtext('dq.ensure_schema'))")
+        cur.execute("select exists (select 1 from pg_roles where rolname = %s)", (DQ_WRITER,))
+        if cur.fetchone()[0]:
+            cur.execute("select pg_has_role(%s, 'member')", (DQ_WRITER,))  # true for a superuser too
+            if cur.fetchone()[0]:
+                cur.execute(f"set local role {DQ_WRITER}")
         cur.execute(DDL)
         cur.execute(builds_ddl)
         cur.execute(RECOVERY_DDL)

@@ -10,6 +10,9 @@ Only the build that passed its quality gate is swapped in: inside the same trans
 warehouse/builds.py checks that the run publishing it made it, that its gate passed, and that
 ``marts_build`` is unchanged since (so a publish step run by hand after a held-back night, or
 after another build overwrote the schema, is refused).
+
+Readers never read ``marts`` itself: each audience reads its own schema of views, which the
+same transaction re-creates over the new marts (warehouse/audiences.py).
 """
 
 from __future__ import annotations
@@ -19,15 +22,13 @@ from typing import Callable
 
 from psycopg2 import sql
 
-from . import builds
+from . import audiences, builds
 
 log = logging.getLogger(__name__)
 
 BUILD_SCHEMA = "marts_build"
 PUBLISHED_SCHEMA = "marts"
 PREVIOUS_SCHEMA = "marts_previous"
-# Roles that read published marts; granted if they exist (issue: access control).
-READER_ROLES = ("safeguarding_bi_reader", "safeguarding_auditor")
 
 
 class NothingToPublish(RuntimeError):
@@ -35,7 +36,8 @@ class NothingToPublish(RuntimeError):
 
 
 def publish(conn, *, run_id: str, before_swap: Callable | None = None) -> list[str]:
-    """Swap the build schema into place, if it is the build ``run_id`` made and passed its gate.
+    """Swap the build schema into place, if it is the build ``run_id`` made and passed its gate,
+    with every audience's views over it.
 
     ``before_swap(cursor)`` runs in the same transaction, after the check (the publication
     record is written there). Raises builds.BuildRefused. Returns the published table names."""
@@ -63,13 +65,9 @@ def publish(conn, *, run_id: str, before_swap: Callable | None = None) -> list[s
             sql.Identifier(BUILD_SCHEMA), sql.Identifier(PUBLISHED_SCHEMA)))
         cur.execute(sql.SQL("comment on schema {} is %s").format(sql.Identifier(PUBLISHED_SCHEMA)),
                     ("Published marts: validated by the nightly quality gates. The schema BI tools read.",))
-        for role in READER_ROLES:
-            cur.execute("select 1 from pg_roles where rolname = %s", (role,))
-            if cur.fetchone():
-                cur.execute(sql.SQL("grant usage on schema {} to {}").format(
-                    sql.Identifier(PUBLISHED_SCHEMA), sql.Identifier(role)))
-                cur.execute(sql.SQL("grant select on all tables in schema {} to {}").format(
-                    sql.Identifier(PUBLISHED_SCHEMA), sql.Identifier(role)))
+        # Each audience's views over the marts just published, in this same transaction
+        # (warehouse/audiences.yml); nothing for anyone on yesterday's marts.
+        audiences.release(cur, run_id=run_id, extract_date=build.extract_date)
         builds.mark_published(cur, build)
     conn.commit()
     log.info("published %s to schema %s", ", ".join(tables), PUBLISHED_SCHEMA)
