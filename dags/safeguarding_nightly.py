@@ -1,4 +1,4 @@
-"""The nightly safeguarding pipeline: wait for files -> extract -> validate raw -> dbt -> validate marts -> publish.
+"""The nightly safeguarding pipeline: wait for files -> extract -> retention -> validate raw -> dbt -> validate marts -> publish.
 
 Thin on purpose: each task calls one function in warehouse/ (nightly.py, sensors.py,
 orchestration.py), where the logic lives and is tested. Nothing heavy is imported
@@ -81,6 +81,8 @@ def safeguarding_nightly():
 
     loaded = step("extract")(extract_date)
     wait_for_files >> loaded
+    # Person-level rows past their retention go before anything is checked or built (warehouse/retention.py).
+    retained = step("apply_retention")(extract_date)
     checked_raw = step("validate_raw")(extract_date)
 
     if dbt_task_mode() == "cosmos":
@@ -95,7 +97,7 @@ def safeguarding_nightly():
     # Write-audit-publish: nothing reaches BI readers before both gates pass. dbt's docs site is
     # written after publication, of the marts as published: a failure there is the DAG's (alerted)
     # but cannot hold back marts that passed their gates.
-    chain(loaded, checked_raw, *built, step("validate_marts")(extract_date),
+    chain(loaded, retained, checked_raw, *built, step("validate_marts")(extract_date),
           step("publish", outlets=[PUBLISHED_MARTS])(extract_date), step("document_marts")(extract_date))
 
 

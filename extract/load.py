@@ -63,7 +63,8 @@ LINEAGE_COLUMNS = (
 MINIMUM_SERVER_VERSION = 160000  # pg_input_is_valid arrived in PostgreSQL 16
 
 RAW_DDL = """
-create schema if not exists raw;
+-- Only when missing: a pipeline role may use the schema without the right to create schemas.
+do $$ begin if not exists (select 1 from pg_namespace where nspname = 'raw') then create schema raw; end if; end $$;
 create table if not exists raw.load_manifest (
     batch_id      bigserial primary key,
     feed          text        not null,
@@ -79,6 +80,9 @@ create table if not exists raw.load_manifest (
 );
 alter table raw.load_manifest add column if not exists rows_quarantined bigint;
 alter table raw.load_manifest add column if not exists file_encoding text;
+-- retention (warehouse/retention.py): rows later removed from the batch, and when the whole batch was dropped
+alter table raw.load_manifest add column if not exists rows_expired bigint;
+alter table raw.load_manifest add column if not exists expired_at timestamptz;
 comment on table raw.load_manifest is
     'Every file the extract layer has seen and what became of it: loaded, replaced by a re-delivery, duplicate, rejected or failed (with the reason).';
 create table if not exists raw.quarantine (

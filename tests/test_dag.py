@@ -80,7 +80,7 @@ def test_nightly_dag_is_scheduled_and_guarded(dagbag):
         assert t.on_failure_callback and t.on_retry_callback, f"{t.task_id} sends no alerts"
     assert dag.on_failure_callback and dag.on_success_callback
     # Write-audit-publish order: nothing reaches BI readers before both gates pass.
-    order = ["extract", "validate_raw", "build_marts", "validate_marts", "publish", "document_marts"]
+    order = ["extract", "apply_retention", "validate_raw", "build_marts", "validate_marts", "publish", "document_marts"]
     for upstream, downstream in zip(order, order[1:]):
         assert upstream in dag.get_task(downstream).upstream_task_ids
 

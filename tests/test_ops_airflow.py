@@ -35,7 +35,7 @@ import pytest
 
 from extract.feeds import CRS_MISSING_EPISODES, FEEDS, FEEDS_BY_ID, HR_POSTS
 from extract.nightly import expected_file
-from warehouse import db, roles
+from warehouse import audiences, db, roles
 from warehouse.cli import _bin, airflow_env
 
 from helpers import query
@@ -48,7 +48,7 @@ LATE_FEED = CRS_MISSING_EPISODES.id
 LATE_SENSOR = f"wait_for_files.{LATE_FEED}"
 RETRIED_FEED = HR_POSTS.id
 RETRIED_SENSOR = f"wait_for_files.{RETRIED_FEED}"
-DATA_STEPS = "^(extract|validate_raw|build_marts|validate_marts|publish|document_marts)$"
+DATA_STEPS = "^(extract|apply_retention|validate_raw|build_marts|validate_marts|publish|document_marts)$"
 # Marking validate_marts successful would not let publish through: it publishes only a build its gate
 # really passed (warehouse/builds.py). So the marts gate runs; the raw gate is marked.
 RAW_GATE = "^validate_raw$"
@@ -269,7 +269,7 @@ def backfill(settings, airflow):
     night = date(2025, 11, 5)
     generate_night(settings.landing_dir, night, scale="tiny")
     conn = db.connect(settings)
-    roles.apply_roles(conn, {r.password_setting: "test-only" for r in roles.ROLES})
+    roles.apply_roles(conn, settings=settings)  # the passwords the run's steps use (warehouse/settings.py)
     conn.close()
     # The raw gate is marked successful here to keep this test short: it has its own tests
     # (test_quality_*, test_nightly_run). Extract, dbt, the marts gate and publish run for real.
@@ -296,12 +296,13 @@ def test_publishing_updates_the_asset_and_queues_the_downstream_dag(airflow, bac
     assert queued == [(REFRESH,)]
 
 
-def test_the_bi_reader_reads_the_published_mart_and_not_raw(settings, backfill):
+def test_the_council_analysts_read_the_published_mart_and_not_raw(settings, backfill):
+    council = audiences.declaration().audience("council_analysts")
     reader = psycopg2.connect(host=settings.connection.host, port=settings.connection.port,
-                              dbname=settings.connection.dbname, user="safeguarding_bi_reader", password="test-only")
+                              dbname=settings.connection.dbname, user=council.name, password=settings.role_password(council.name))
     try:
         with reader.cursor() as cur:
-            cur.execute("select count(*) from marts.mart_return_home_interviews")
+            cur.execute("select count(*) from council.mart_return_home_interviews")
             assert cur.fetchone()[0] > 0
         reader.rollback()
         with reader.cursor() as cur, pytest.raises(psycopg2.errors.InsufficientPrivilege):

@@ -17,7 +17,6 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import os
 import shutil
@@ -44,8 +43,15 @@ def airflow_env(settings: Settings) -> dict[str, str]:
     env.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
     env.setdefault("AIRFLOW__CORE__DEFAULT_TIMEZONE", "Europe/London")
     env.setdefault("SAFEGUARDING_STATE_DIR", str(settings.state_dir))
-    # The connection cosmos builds dbt's profile from (SAFEGUARDING_DBT_TASKS=cosmos; docs/operations.md).
-    env.setdefault("AIRFLOW_CONN_SAFEGUARDING_WAREHOUSE", settings.connection.url)
+    # The connection cosmos builds dbt's profile from (SAFEGUARDING_DBT_TASKS=cosmos; docs/operations.md):
+    # dbt runs as the transformer, as every step after the load does (warehouse/audiences.yml).
+    try:
+        from .audiences import declaration
+
+        env.setdefault("AIRFLOW_CONN_SAFEGUARDING_WAREHOUSE",
+                       settings.as_role(declaration().transformer.name).connection.url)
+    except ConfigurationError:
+        pass  # no transformer password (an external warehouse not set up yet): the run says so when it starts
     env.setdefault("AIRFLOW__COSMOS__ENABLE_TELEMETRY", "False")  # no usage pings from the pipeline
     # Sized to this machine, not Airflow's defaults (32 task slots: `airflow standalone` started 32
     # LocalExecutor workers, 5.5 GB, on two cores). One API worker serves one person's browser.
@@ -286,7 +292,7 @@ def _apply_roles(settings: Settings) -> None:
 
     conn = db.connect(settings)
     try:
-        for line in roles.apply_roles(conn):
+        for line in roles.apply_roles(conn, settings=settings):
             print(f"  {line}")
     finally:
         conn.close()

@@ -344,9 +344,35 @@ def document_marts(extract_date: date, settings: Settings | None = None) -> str:
     return str(site)  # the task's XCom: a Path cannot be serialised, and the task would fail
 
 
+# The role each step connects as (warehouse/audiences.yml, pipeline): the loader writes the raw
+# zone, the transformer everything after it. The superuser is never used by a step.
+LOADER_STEPS = frozenset({"extract", "import_returns"})
+RETENTION_STEP = "apply_retention"  # connects as the owner of each zone it trims (warehouse/retention.py)
+
+
+def step_settings(step: str, settings: Settings | None = None) -> Settings:
+    """The settings a DAG task's step runs with: connecting as the step's own role."""
+    from .audiences import declaration
+
+    settings = settings or load()
+    if step == RETENTION_STEP:
+        return settings
+    pipeline = declaration().pipeline
+    return settings.as_role((pipeline["loader"] if step in LOADER_STEPS else pipeline["transformer"]).name)
+
+
+def apply_retention(extract_date: date, settings: Settings | None = None) -> list[dict]:
+    """Remove or degrade person-level rows older than each dataset's setting (warehouse/retention.py)."""
+    from .retention import apply_retention as apply
+
+    applied = apply(settings or load(), extract_date, as_roles=True)
+    return [r.__dict__ | {"cutoff": r.cutoff.isoformat()} for r in applied]
+
+
 STEPS = {
     "claim_build": claim_build,  # with SAFEGUARDING_DBT_TASKS=cosmos (build_marts claims by itself)
     "extract": extract,
+    RETENTION_STEP: apply_retention,
     "import_returns": import_returns,  # the safeguarding_returns DAG, instead of extract
     "validate_raw": validate_raw,
     "install_pseudonymisation_key": install_pseudonymisation_key,  # with SAFEGUARDING_DBT_TASKS=cosmos
@@ -375,7 +401,7 @@ def run_step(step: str, extract_date: str, **kwargs):
     from .dbt import DbtFailed
 
     try:
-        return STEPS[step](date.fromisoformat(extract_date), **kwargs)
+        return STEPS[step](date.fromisoformat(extract_date), settings=step_settings(step), **kwargs)
     except (RejectedFile, QualityGateFailed, DbtFailed, publish.NothingToPublish, builds.BuildRefused) as exc:
         log.error("%s failed for extract date %s: %s", step, extract_date, exc)
         raise AirflowFailException(f"{step} failed for extract date {extract_date}: {exc}") from exc

@@ -9,7 +9,7 @@ published ``marts.mart_partnership_scorecard``. Why a copy: the nightly publish
 swaps the ``marts`` schema, while the partnership board's dashboards and monthly
 exports read one stable object that changes only when this refresh succeeds. It
 is rebuilt (drop + create in one transaction, because the schema swap replaces
-the table it reads) and granted to the BI reader and auditor roles. Until the
+the table it reads) and granted to the audiences that read the scorecard. Until the
 scorecard mart exists, the refresh logs that and does nothing.
 """
 
@@ -26,12 +26,19 @@ log = logging.getLogger(__name__)
 
 SCORECARD_MART = ("marts", "mart_partnership_scorecard")
 SCORECARD_VIEW = ("reporting", "partnership_scorecard")
-READER_ROLES = ("safeguarding_bi_reader", "safeguarding_auditor")
+
+
+def readers_of_the_scorecard() -> list[str]:
+    """The audiences that read the published scorecard (warehouse/audiences.yml) read this copy too."""
+    from .audiences import View, declaration
+
+    return [a.name for a in declaration().audiences.values()
+            if any(isinstance(v, View) and v.source == SCORECARD_MART[1] for v in a.views)]
 
 
 def refresh_partnership_scorecard(settings: Settings | None = None) -> int | None:
     """Rebuild reporting.partnership_scorecard from the published mart; returns its row count."""
-    settings = settings or load()
+    settings = settings or _as_transformer(load())
     conn = db.connect(settings)
     try:
         with conn.cursor() as cur:
@@ -47,7 +54,7 @@ def refresh_partnership_scorecard(settings: Settings | None = None) -> int | Non
             cur.execute(sql.SQL("comment on materialized view {} is %s").format(view),
                         ("The monthly partnership scorecard as last published; refreshed by the "
                          "safeguarding_partnership_refresh DAG after each publication.",))
-            for role in READER_ROLES:
+            for role in readers_of_the_scorecard():
                 cur.execute("select 1 from pg_roles where rolname = %s", (role,))
                 if cur.fetchone():
                     cur.execute(sql.SQL("grant usage on schema {} to {}").format(
@@ -62,6 +69,13 @@ def refresh_partnership_scorecard(settings: Settings | None = None) -> int | Non
         conn.close()
 
 
+def _as_transformer(settings: Settings) -> Settings:
+    """The refresh DAG's tasks are pipeline steps: they connect as the transformer (warehouse/audiences.yml)."""
+    from .audiences import declaration
+
+    return settings.as_role(declaration().transformer.name)
+
+
 def build_quality_report_if_available(settings: Settings | None = None):
     """The data-quality report (warehouse.quality_report, issue 5), if that module exists yet."""
     try:
@@ -69,4 +83,4 @@ def build_quality_report_if_available(settings: Settings | None = None):
     except ImportError as exc:
         log.warning("No quality report to build (%s): skipping", exc)
         return None
-    return build_quality_report(settings or load())
+    return build_quality_report(settings or _as_transformer(load()))

@@ -16,6 +16,7 @@ environment; nothing secret is ever written to the repository.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import secrets
 from dataclasses import dataclass
@@ -94,6 +95,9 @@ class Settings:
     state_dir: Path  # git-ignored local state: pgdata, airflow home, landing files
     landing_dir: Path
     pseudonymisation_key: str
+    # The regional pool's secret salt (SAFEGUARDING_REGIONAL_POOL_SALT; embedded default: generated).
+    # Empty: the pool's hashes cannot be computed, and its extract is withheld (docs/access.md).
+    regional_pool_salt: str = ""
 
     @property
     def pgdata_dir(self) -> Path:
@@ -112,6 +116,27 @@ class Settings:
     def data_docs_index(self) -> Path:
         return GX_PROJECT_DIR / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
 
+    def role_password(self, role: str) -> str:
+        """The password of a warehouse role (warehouse/audiences.yml): SAFEGUARDING_<ROLE>_PASSWORD
+        from the environment; with the embedded default, when unset, a generated one kept in the
+        state folder (.local/secrets/, owner only), so the pipeline's roles can always log in."""
+        setting = password_setting(role)
+        password = os.environ.get(setting, "").strip()
+        if password or not self.embedded:
+            return password
+        return _local_secret(self.state_dir, f"{role}.password")
+
+    def as_role(self, role: str) -> "Settings":
+        """The same settings, connecting as `role` (the pipeline's steps: warehouse/nightly.py)."""
+        password = self.role_password(role)
+        if not password:
+            raise ConfigurationError(
+                f"{password_setting(role)} is not set. Each nightly step connects as its own role "
+                f"({role}), not as the warehouse's owner: set the role's password in the environment "
+                "and run `safeguarding roles` (docs/access.md).")
+        return dataclasses.replace(self, connection=dataclasses.replace(self.connection, user=role,
+                                                                        password=password))
+
     def dbt_env(self) -> dict[str, str]:
         """Environment for a dbt process: profiles.yml reads these with env_var()."""
         c = self.connection
@@ -124,6 +149,11 @@ class Settings:
             "SAFEGUARDING_PSEUDONYMISATION_KEY": self.pseudonymisation_key,
             "DBT_PROFILES_DIR": str(DBT_PROJECT_DIR),
         }
+
+
+def password_setting(role: str) -> str:
+    """The environment variable holding a role's password: safeguarding_partnership -> SAFEGUARDING_PARTNERSHIP_PASSWORD."""
+    return "SAFEGUARDING_" + role.removeprefix("safeguarding_").upper() + "_PASSWORD"
 
 
 def private_folder(path: Path) -> Path:
@@ -216,10 +246,15 @@ def load(environ: dict[str, str] | None = None) -> Settings:
     if len(key) < 16:
         raise ConfigurationError("SAFEGUARDING_PSEUDONYMISATION_KEY must be at least 16 characters long")
 
+    salt = env.get("SAFEGUARDING_REGIONAL_POOL_SALT", "").strip()
+    if not salt and embedded:
+        salt = _local_secret(state_dir, "regional_pool.salt")
+
     return Settings(
         embedded=embedded,
         connection=connection,
         state_dir=state_dir,
         landing_dir=landing_dir,
         pseudonymisation_key=key,
+        regional_pool_salt=salt,
     )
