@@ -183,7 +183,8 @@ def suites_for_night(conn, group: str, extract_date: datetime.date,
             feeds = tuple(f for f in FEEDS + RETURN_FEEDS if f.id in present)
             if not feeds:
                 return (), {}
-            cur.execute("select feed, sum(rows_loaded) from raw.load_manifest "
+            # Less what retention removed from the batch since (warehouse/retention.py).
+            cur.execute("select feed, sum(rows_loaded - coalesce(rows_expired, 0)) from raw.load_manifest "
                         "where extract_date = %s and status = 'loaded' group by feed", (extract_date,))
             manifest_rows = {feed: int(n or 0) for feed, n in cur.fetchall()}
             cur.execute(
