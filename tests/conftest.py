@@ -101,3 +101,69 @@ def nightly_run(settings, nightly_landing):
         env=dict(os.environ) | {"SAFEGUARDING_LANDING_DIR": str(nightly_landing)})
     result.started, result.finished = started, datetime.now(timezone.utc)
     return result
+
+
+# --- one night published by the pipeline's own roles, shared by the modules that need one --------
+
+AUDIENCE_DATABASE = "audiences_night"
+AUDIENCE_NIGHTS = ("2026-11-15", "2026-11-16")  # the first delivered with quarantined rows, the second published
+NIGHTLY_STEPS = ("extract", "apply_retention", "validate_raw", "build_marts", "validate_marts", "publish")
+NOBODY = "safeguarding_nobody"  # the warehouse "owner" the steps are given: it cannot even log in
+
+
+def role_passwords() -> dict[str, str]:
+    from warehouse import roles
+
+    return {r.password_setting: f"test-only-{r.name}" for r in roles.ROLES}
+
+
+@pytest.fixture(scope="session")
+def published_night(settings, tmp_path_factory):
+    """A tiny night run by the nightly steps (warehouse.nightly.run_step, what each DAG task calls)
+    into a database of its own, published with every audience's views (warehouse/audiences.yml).
+
+    The steps are given an external warehouse whose owner is a NOLOGIN role, and the loader's and
+    transformer's passwords: a step that connected as anything but its own role would fail. The
+    night before is delivered first (with spoiled rows, which the loader quarantines) and only
+    loaded, so retention has an older batch and quarantined rows to act on (tests/test_audiences.py).
+    """
+    from datetime import date
+
+    from extract.generate import generate_night
+    from warehouse import db, nightly, roles
+
+    from helpers import fresh_database
+
+    mine = fresh_database(settings, AUDIENCE_DATABASE, landing_dir=tmp_path_factory.mktemp("audiences-landing"))
+    passwords = role_passwords()
+    conn = db.connect(mine)
+    with conn.cursor() as cur:
+        cur.execute(f"select 1 from pg_roles where rolname = '{NOBODY}'")
+        if cur.fetchone() is None:
+            cur.execute(f"create role {NOBODY} nologin")
+    conn.commit()
+    roles.apply_roles(conn, passwords)
+    conn.close()
+    first, night = (date.fromisoformat(d) for d in AUDIENCE_NIGHTS)
+    files = {first: generate_night(mine.landing_dir, first, scale="tiny", defects=["unknown_code", "bad_date"]),
+             night: generate_night(mine.landing_dir, night, scale="tiny")}
+    c = mine.connection
+    overrides = passwords | {
+        "SAFEGUARDING_WAREHOUSE_URL": f"postgresql://{NOBODY}@{c.host}:{c.port}/{c.dbname}",
+        "SAFEGUARDING_LANDING_DIR": str(mine.landing_dir),
+        "SAFEGUARDING_REGIONAL_POOL_SALT": "test-only-regional-pool-salt",
+    }
+    saved = {k: os.environ.get(k) for k in overrides}
+    os.environ.update(overrides)
+    try:
+        nightly.run_step("extract", first.isoformat())
+        for step in NIGHTLY_STEPS:
+            nightly.run_step(step, night.isoformat())
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    yield {"settings": mine, "night": night, "first_night": first, "files": files, "passwords": passwords,
+           "environ": overrides}

@@ -1,0 +1,121 @@
+"""Retention (warehouse/retention.py): person-level data older than each dataset's setting
+(warehouse/audiences.yml) is removed or degraded by the nightly step, counted in dq.
+
+Runs the step as a DAG task does (warehouse.nightly.run_step, as the pipeline's roles) on the
+shared published night (conftest.published_night), for a night six years later, so that the
+oldest generated rows fall past the settings. Expected counts come from the delivered files.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from datetime import date, datetime
+
+import pytest
+
+from warehouse import audiences, db, nightly, retention, roles
+
+from helpers import query
+
+pytestmark = pytest.mark.slow
+
+RULES = {r["table"]: r for r in audiences.declaration().retention["rows"]}
+
+
+def years_before(day: date, years: int) -> date:
+    return day.replace(year=day.year - years)
+
+
+def run_step(night, step: str, day: date):
+    saved = {k: os.environ.get(k) for k in night["environ"]}
+    os.environ.update(night["environ"])
+    try:
+        return nightly.run_step(step, day.isoformat())
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def delivered(night, feed: str) -> list[dict]:
+    rows = []
+    for generated in night["files"].values():
+        with generated.files[feed].open(newline="") as fh:
+            rows += list(csv.DictReader(fh))
+    return rows
+
+
+@pytest.fixture(scope="module")
+def six_years_on(published_night):
+    night = published_night["night"]
+    later = night.replace(year=night.year + 6)
+    conn = db.connect(published_night["settings"])
+    roles.apply_roles(conn, published_night["passwords"])  # passwords are server-wide: other modules set theirs
+    before = {table: query(conn, f"select count(*) from {table}")[0][0] for table in RULES
+              if query(conn, "select to_regclass(%s)", (table,))[0][0]}
+    conn.close()
+    applied = run_step(published_night, "apply_retention", later)
+    return {"later": later, "before": before, "applied": applied}
+
+
+def test_rows_older_than_the_setting_are_deleted_from_every_batch(published_night, six_years_on):
+    later = six_years_on["later"]
+    keep = int(RULES["raw.crs__contacts"]["keep"].split()[0])
+    cutoff = years_before(later, keep)
+    old = [r for r in delivered(published_night, "crs__contacts")
+           if datetime.strptime(r["contact_at"], "%Y-%m-%d %H:%M").date() < cutoff]
+    assert old, "the generated contacts should reach back past the cutoff"
+    [contacts] = [a for a in six_years_on["applied"] if a["dataset"] == "raw.crs__contacts"]
+    assert (contacts["action"], contacts["cutoff"], contacts["rows_affected"]) == ("deleted", cutoff.isoformat(), len(old))
+    conn = db.connect(published_night["settings"])
+    assert query(conn, "select count(*) from raw.crs__contacts where contact_at < %s", (cutoff.isoformat(),)) == [(0,)]
+    assert query(conn, "select count(*) from raw.crs__contacts")[0][0] == six_years_on["before"]["raw.crs__contacts"] - len(old)
+    # Every deleted row is counted against its batch, and in dq.
+    [(expired,)] = query(conn, "select sum(rows_expired) from raw.load_manifest where feed = 'crs__contacts'")
+    recorded = dict(query(conn, "select dataset, rows_affected from dq.retention_runs where extract_date = %s "
+                                "and action = 'deleted'", (later,)))
+    conn.close()
+    assert expired == len(old)
+    assert recorded["raw.crs__contacts"] == len(old)
+    assert set(recorded) == {t for t in RULES if t in six_years_on["before"]}  # zero counts recorded too
+
+
+def test_the_published_night_still_passes_its_raw_gate(published_night, six_years_on):
+    """The gate expects what the manifest recorded less what retention removed since."""
+    outcomes = run_step(published_night, "validate_raw", published_night["night"])
+    assert all(o["success"] for o in outcomes)
+    counts = [o for o in outcomes if o["suite"] == "raw.crs__missing_episodes"]
+    assert counts and not counts[0]["critical_failures"]
+
+
+def test_old_nightly_batches_are_dropped_but_the_latest_and_incremental_ones_stay(published_night, six_years_on):
+    first, night = published_night["first_night"], published_night["night"]
+    conn = db.connect(published_night["settings"])
+    batches = query(conn, "select feed, extract_date, expired_at is not null from raw.load_manifest "
+                          "where status = 'loaded' order by 1, 2")
+    people = query(conn, "select distinct _extract_date from raw.crs__people")
+    contacts = query(conn, "select distinct _extract_date from raw.crs__contacts order by 1")
+    [(dropped,)] = query(conn, "select count(*) from dq.retention_runs where extract_date = %s and action = 'dropped_batch' "
+                               "and rows_affected > 0", (six_years_on["later"],))
+    conn.close()
+    assert people == [(night,)]  # the older night's full copy of the children's records is gone
+    assert contacts == [(first,), (night,)]  # an incremental feed keeps every delta
+    assert ("crs__people", first, True) in batches and ("crs__people", night, False) in batches
+    assert ("crs__contacts", first, False) in batches
+    assert dropped > 10
+
+
+def test_quarantined_rows_as_delivered_are_degraded(published_night, six_years_on):
+    conn = db.connect(published_night["settings"])
+    lines = query(conn, "select original_line from raw.quarantine where extract_date = %s",
+                  (published_night["first_night"],))
+    conn.close()
+    assert lines and {line for (line,) in lines} == {retention.QUARANTINE_MARKER}
+
+
+def test_running_it_again_removes_nothing_more(published_night, six_years_on):
+    again = run_step(published_night, "apply_retention", six_years_on["later"])
+    assert again and all(a["rows_affected"] == 0 for a in again)
