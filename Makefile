@@ -7,13 +7,17 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
+# Apache Superset in a virtualenv of its own (its pins differ from Airflow's): bi/superset/.
+BI_VENV  := .venv-superset
+BI_STAMP := $(BI_VENV)/.installed-stamp
 
-.PHONY: help install lock run test stop start status clean airflow-ui psql bench dry-run
+.PHONY: help install install-bi lock run test stop start status clean airflow-ui psql bench dry-run bi
 
 help:
 	@echo "make run         generate a night's extract and run the nightly DAG once (embedded PostgreSQL + Airflow)"
 	@echo "make test        run the tests (real PostgreSQL, dbt, Great Expectations and Airflow)"
 	@echo "make airflow-ui  Airflow's UI on this setup (airflow standalone, http://localhost:8080)"
+	@echo "make bi          Apache Superset with the partnership's dashboards (http://127.0.0.1:18580)"
 	@echo "make psql        psql on the warehouse"
 	@echo "make dry-run     dbt's dry run (dbt build --empty): every model, contract and test over no rows (README)"
 	@echo "make bench       the extract-layer benchmark: loader vs plain COPY vs pandas.to_sql (docs/feeds.md)"
@@ -50,10 +54,27 @@ lock:
 	$(BIN)/uv pip compile pyproject.toml --extra test --python-version 3.11 --quiet $(ARGS) \
 		--custom-compile-command 'make lock' -o constraints.txt
 
+# Superset, pinned (constraints.txt: a working install's every package), and a migrated metadata
+# database that `safeguarding bi` copies, so a first start is seconds, not minutes (warehouse/bi.py).
+$(BI_STAMP): bi/superset/requirements.txt bi/superset/constraints.txt bi/superset/provision.py $(STAMP)
+	$(PYTHON) -m venv $(BI_VENV)
+	$(BIN)/uv pip install --quiet --compile-bytecode --python $(BI_VENV)/bin/python \
+		-r bi/superset/requirements.txt -c bi/superset/constraints.txt
+	rm -rf $(BI_VENV)/template && mkdir -p $(BI_VENV)/template
+	printf 'SECRET_KEY = "template-only"\nSQLALCHEMY_DATABASE_URI = "sqlite:///%s/superset-template.db"\n' \
+		"$(abspath $(BI_VENV))" > $(BI_VENV)/template/superset_config.py
+	rm -f $(BI_VENV)/superset-template.db
+	SUPERSET_CONFIG_PATH=$(abspath $(BI_VENV))/template/superset_config.py SUPERSET_HOME=$(abspath $(BI_VENV))/template \
+		$(BI_VENV)/bin/python bi/superset/provision.py --template > $(BI_VENV)/template/provision.log 2>&1 \
+		|| (tail -40 $(BI_VENV)/template/provision.log; exit 1)
+	@touch $(BI_STAMP)
+
+install-bi: $(BI_STAMP)
+
 run: install
 	$(BIN)/safeguarding run $(ARGS)
 
-test: install
+test: install install-bi
 	$(BIN)/pytest $(ARGS)
 
 start status stop clean psql: install
@@ -67,6 +88,9 @@ airflow-ui: install
 dry-run: install
 	$(BIN)/safeguarding start
 	$(BIN)/safeguarding dbt build --empty --exclude-resource-type unit_test --exclude resource_type:snapshot $(ARGS)
+
+bi: install install-bi
+	$(BIN)/safeguarding bi $(ARGS)
 
 bench: install
 	$(BIN)/python -m bench.extract_load $(ARGS)

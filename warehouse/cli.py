@@ -12,11 +12,14 @@
     safeguarding quality-report   build the nightly quality report (HTML) from the dq schema (docs/quality.md)
     safeguarding roles            create or update the warehouse's roles and grants (warehouse/roles.py)
     safeguarding builds           the latest builds of the marts, and which run holds marts_build (--release)
+    safeguarding roles            create or update the warehouse's roles and grants (warehouse/audiences.yml)
+    safeguarding bi               Apache Superset with the partnership's dashboards, as the partnership role (warehouse/bi.py)
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import shutil
@@ -439,6 +442,8 @@ def main(argv: list[str] | None = None) -> int:
     builds_parser = sub.add_parser("builds", help="the latest builds of the marts (dq.marts_builds)")
     builds_parser.add_argument("--release", action="store_true",
                                help="end the claim on marts_build of a run that is dead (docs/operations.md)")
+    bi = sub.add_parser("bi", help="Apache Superset with the partnership's dashboards (make install-bi first)")
+    bi.add_argument("--port", type=int, default=18580, help="port on 127.0.0.1 (default 18580)")
     report = sub.add_parser("quality-report", help="build the nightly quality report (HTML) from the dq schema")
     report.add_argument("--extract-date", help="YYYY-MM-DD; default the latest night validated")
     for passthrough in ("dbt", "airflow"):
@@ -480,6 +485,12 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.command == "builds":
             return cmd_builds(args, settings)
+        if args.command == "bi":
+            from . import bi
+
+            ensure_warehouse(settings)
+            _apply_roles(settings)  # the partnership role can log in with the password Superset is given
+            return bi.serve(settings, args.port)
         if args.command == "quality-report":
             from .quality_report import build_quality_report
 

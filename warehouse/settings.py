@@ -124,7 +124,7 @@ class Settings:
         password = os.environ.get(setting, "").strip()
         if password or not self.embedded:
             return password
-        return _local_secret(self.state_dir, f"{role}.password")
+        return local_secret(self.state_dir, f"{role}.password")
 
     def as_role(self, role: str) -> "Settings":
         """The same settings, connecting as `role` (the pipeline's steps: warehouse/nightly.py)."""
@@ -179,7 +179,7 @@ def write_private(path: Path, text: str) -> None:
     os.chmod(path, 0o600)
 
 
-def _local_secret(state_dir: Path, name: str) -> str:
+def local_secret(state_dir: Path, name: str) -> str:
     """A random secret kept in the git-ignored state folder (secrets/, owner only), made once."""
     secret_file = state_dir / "secrets" / name
     if secret_file.exists():
@@ -196,7 +196,7 @@ def _local_pseudonymisation_key(state_dir: Path) -> str:
     Production must set SAFEGUARDING_PSEUDONYMISATION_KEY (see load()). The key
     is generated, never committed, so two installs never share pseudonyms.
     """
-    return _local_secret(state_dir, "pseudonymisation.key")
+    return local_secret(state_dir, "pseudonymisation.key")
 
 
 def local_superuser_password_file(state_dir: Path) -> Path:
@@ -208,7 +208,7 @@ def _local_superuser_password(state_dir: Path) -> str:
 
     The embedded server asks every role for its password (scram-sha-256, warehouse/
     embedded_postgres.py); this is the one the pipeline and `safeguarding psql` use."""
-    return _local_secret(state_dir, local_superuser_password_file(state_dir).name)
+    return local_secret(state_dir, local_superuser_password_file(state_dir).name)
 
 
 def load(environ: dict[str, str] | None = None) -> Settings:
@@ -248,7 +248,7 @@ def load(environ: dict[str, str] | None = None) -> Settings:
 
     salt = env.get("SAFEGUARDING_REGIONAL_POOL_SALT", "").strip()
     if not salt and embedded:
-        salt = _local_secret(state_dir, "regional_pool.salt")
+        salt = local_secret(state_dir, "regional_pool.salt")
 
     return Settings(
         embedded=embedded,
