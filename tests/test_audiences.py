@@ -313,3 +313,53 @@ def test_the_partnership_workforce_flags_only_its_total_rows(published_night):
     assert rows and totals
     assert {r["service_area"] for r in totals} == {"ALL"} and all(r["is_total_row"] for r in totals)
     assert "ALL" not in {r["service_area"] for r in rows} and not any(r["is_total_row"] for r in rows)
+
+
+# --- the regional pool's extract is withheld when a degrade step fails -------------------------------
+
+def as_role(night, role: str):
+    import dataclasses
+
+    return dataclasses.replace(night["settings"], connection=dataclasses.replace(
+        night["settings"].connection, user=role, password=night["passwords"][_setting(role)]))
+
+
+def test_the_regional_pool_is_withheld_when_a_degrade_step_fails(published_night, tmp_path):
+    """A postcode the degrade step cannot turn into a sector arrives: the publication gives the pool
+    nothing that night (and says why in dq), while every other audience gets its views."""
+    from warehouse.dbt import run_dbt
+
+    night = published_night["night"]
+    transformer = as_role(published_night, DECLARATION.transformer.name)
+    rebuild = ["run", "--select", "int_regional_pool__children", "--target-path", str(tmp_path / "target"),
+               "--log-path", str(tmp_path / "logs")]
+    admin = db.connect(published_night["settings"])
+    [(person, postcode)] = query(admin, "select person_id, postcode from raw.crs__people where _extract_date = %s "
+                                        "order by person_id limit 1", (night,))
+    query(admin, "update raw.crs__people set postcode = 'NOT A POSTCODE' where _extract_date = %s and person_id = %s "
+                 "returning 1", (night, person))
+    try:
+        run_dbt(transformer, rebuild, extract_date=night.isoformat())
+        conn = db.connect(transformer)
+        try:
+            with conn.cursor() as cur:  # what the publish step does, in a transaction left unmade
+                exposed = audiences.release(cur, run_id="withheld_test", extract_date=night)
+                cur.execute("select table_schema, count(*) from information_schema.views "
+                            "where table_schema in ('regional_pool', 'partnership') group by 1")
+                views = dict(cur.fetchall())
+                cur.execute("select status, reason from dq.audience_releases where run_id = 'withheld_test' "
+                            "and audience = 'regional_pool'")
+                [(status, reason)] = cur.fetchall()
+        finally:
+            conn.rollback()
+            conn.close()
+    finally:
+        query(admin, "update raw.crs__people set postcode = %s where _extract_date = %s and person_id = %s "
+                     "returning 1", (postcode, night, person))
+        admin.close()
+        run_dbt(transformer, rebuild, extract_date=night.isoformat())
+    assert exposed["regional_pool"] == [] and views == {"partnership": len(exposed["partnership"])}
+    assert status == "withheld" and "postcode is not a UK postcode (1 rows)" in reason
+    # Undone: the pool reads its extract again.
+    assert rows_as(published_night, DECLARATION.audience("regional_pool").name,
+                   "select count(*) from regional_pool.children")[0][0] > 0

@@ -2,7 +2,7 @@
 
 It must bring up Airflow 3 as the official compose file does (CeleryExecutor, Redis,
 a metadata Postgres, api-server, scheduler, dag-processor, triggerer, workers,
-init), the warehouse, and Metabase wired to the BI reader role; every setting it
+init), the warehouse, and Metabase wired to the partnership's role; every setting it
 passes must be one the code reads (so it stays in step with the embedded
 default), and no secret may be written in it.
 """
@@ -41,7 +41,9 @@ def code_settings() -> set[str]:
     names = set()
     for path in [*(PROJECT_ROOT / "warehouse").glob("*.py"), *(PROJECT_ROOT / "dags").glob("*.py")]:
         names |= set(re.findall(r"\b(SAFEGUARDING_[A-Z_]+)\b", path.read_text()))
-    return names
+    from warehouse.roles import ROLES
+
+    return names | {r.password_setting for r in ROLES}  # one per role of warehouse/audiences.yml
 
 
 def test_all_services_are_there(compose):
@@ -133,16 +135,23 @@ def test_init_creates_roles_and_the_dbt_manifest(compose):
         assert role.password_setting in env
 
 
-def test_metabase_is_wired_to_the_bi_reader_role(compose):
+def test_metabase_is_pinned_and_wired_to_the_partnership_role(compose):
     services = compose["services"]
     metabase = env_of(services["metabase"])
     assert metabase["MB_DB_TYPE"] == "postgres" and metabase["MB_DB_HOST"] == "metabase-db"
-    assert "metabase/metabase" in services["metabase"]["image"]
+    image = services["metabase"]["image"]
+    assert re.fullmatch(r"\$\{METABASE_IMAGE:-metabase/metabase:v\d+(\.\d+)+\}", image), image  # a release, not latest
     setup = services["metabase-setup"]
     assert setup["depends_on"]["metabase"]["condition"] == "service_healthy"
     script = (PROJECT_ROOT / "docker" / "metabase" / "setup.py").read_text()
-    assert '"user": "safeguarding_bi_reader"' in script
-    assert env_of(setup)["SAFEGUARDING_BI_READER_PASSWORD"].startswith("${")
+    assert '"user": "safeguarding_partnership"' in script and '"schema-filters-patterns": "partnership"' in script
+    assert env_of(setup)["SAFEGUARDING_PARTNERSHIP_PASSWORD"].startswith("${")
+
+
+def test_the_pipeline_connects_as_its_roles(compose):
+    env = env_of(compose["services"]["airflow-scheduler"])
+    assert env["SAFEGUARDING_LOADER_PASSWORD"].startswith("${") and env["SAFEGUARDING_TRANSFORMER_PASSWORD"].startswith("${")
+    assert env["AIRFLOW_CONN_SAFEGUARDING_WAREHOUSE"].startswith("postgresql://safeguarding_transformer:")
 
 
 def test_no_secret_is_written_in_the_repository(compose):

@@ -1,9 +1,10 @@
-"""One-shot: set up Metabase on first start and add the warehouse as a data source, as the BI reader.
+"""One-shot: set up Metabase on first start and add the warehouse as a data source, as the partnership.
 
 Run by the `metabase-setup` service in docker-compose.yml. Metabase's first-run
 API (/api/setup) creates the admin user and the warehouse database connection in
-one call; the connection uses the `safeguarding_bi_reader` role, which can read
-the published marts and nothing else (warehouse/roles.py). Idempotent: once
+one call; the connection uses the `safeguarding_partnership` role, which can read
+the partnership's schema of suppressed aggregates and nothing else
+(warehouse/audiences.yml). Idempotent: once
 Metabase is set up it says so and exits.
 
 Standard library only, so it runs in the plain python image.
@@ -49,20 +50,20 @@ def main() -> int:
         "prefs": {"site_name": "Safeguarding warehouse", "allow_tracking": False},
         "database": {
             "engine": "postgres",
-            "name": "Safeguarding warehouse (published marts)",
+            "name": "Safeguarding warehouse (partnership)",
             "details": {
                 "host": os.environ.get("WAREHOUSE_HOST", "warehouse"),
                 "port": int(os.environ.get("WAREHOUSE_PORT", "5432")),
                 "dbname": os.environ.get("WAREHOUSE_DB", "safeguarding"),
-                "user": "safeguarding_bi_reader",
-                "password": os.environ["SAFEGUARDING_BI_READER_PASSWORD"],
+                "user": "safeguarding_partnership",
+                "password": os.environ["SAFEGUARDING_PARTNERSHIP_PASSWORD"],
                 "schema-filters-type": "inclusion",
-                "schema-filters-patterns": "marts,reporting",
+                "schema-filters-patterns": "partnership",
                 "ssl": False,
             },
         },
     })
-    print("Metabase is set up; the warehouse is connected as safeguarding_bi_reader.")
+    print("Metabase is set up; the warehouse is connected as safeguarding_partnership.")
     return 0
 
 
