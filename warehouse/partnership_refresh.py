@@ -29,11 +29,10 @@ SCORECARD_VIEW = ("reporting", "partnership_scorecard")
 
 
 def readers_of_the_scorecard() -> list[str]:
-    """The audiences that read the published scorecard (warehouse/audiences.yml) read this copy too."""
-    from .audiences import View, declaration
+    """The audiences that warehouse/audiences.yml lets read this copy (reads_tables)."""
+    from .audiences import declaration
 
-    return [a.name for a in declaration().audiences.values()
-            if any(isinstance(v, View) and v.source == SCORECARD_MART[1] for v in a.views)]
+    return [a.name for a in declaration().audiences.values() if ".".join(SCORECARD_VIEW) in a.reads_tables]
 
 
 def refresh_partnership_scorecard(settings: Settings | None = None) -> int | None:

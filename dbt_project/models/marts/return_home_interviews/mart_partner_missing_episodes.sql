@@ -38,6 +38,14 @@ episode_interviews as (
     from {{ ref('mart_return_home_interviews') }}
 ),
 
+int_missing__return_interviews as (
+    select * from {{ ref('int_missing__return_interviews') }}
+),
+
+stg_provider__return_interviews as (
+    select * from {{ ref('stg_provider__return_interviews') }}
+),
+
 provider_returns as (
     select
         interviews.interview_record_id,
@@ -47,8 +55,8 @@ provider_returns as (
         interviews.outcome,
         provider.provider_rhi_id,
         provider.referral_received_at
-    from {{ ref('int_missing__return_interviews') }} as interviews
-    join {{ ref('stg_provider__return_interviews') }} as provider
+    from int_missing__return_interviews as interviews
+    join stg_provider__return_interviews as provider
         on interviews.interview_record_id = 'PROVIDER:' || provider.provider_rhi_id
     where interviews.record_source = 'provider_return'
 ),
