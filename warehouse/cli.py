@@ -333,6 +333,9 @@ def _summary(settings: Settings, seconds: float) -> None:
   What every mart and column means (dbt's docs site, one file):
     {settings.dbt_docs_dir / "static_index.html"}
 
+  The partnership's dashboards in Apache Superset, as the partnership's role (http://127.0.0.1:18580):
+    make bi                # docs/access.md: which role reads what
+
   The Airflow UI on this same setup (then open http://localhost:8080):
     make airflow-ui        # = .venv/bin/safeguarding airflow standalone
 
