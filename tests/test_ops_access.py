@@ -20,7 +20,8 @@ from warehouse.settings import load, local_superuser_password_file
 from conftest import TEST_KEY, free_port
 from helpers import query
 
-BI_PASSWORD = "test-only-bi-reader-password"
+BI_PASSWORD = "test-only-partnership-password"
+BI = roles.DECLARATION.audience("partnership")  # the role BI tools connect as
 
 
 def connect(settings, user: str, password: str | None):
@@ -37,13 +38,13 @@ def test_the_superuser_is_refused_without_its_password(settings, password):
 
 
 def test_a_role_is_refused_with_a_wrong_password(settings, conn):
-    roles.apply_roles(conn, {roles.BI_READER.password_setting: BI_PASSWORD,
+    roles.apply_roles(conn, {BI.password_setting: BI_PASSWORD,
                              roles.LOADER.password_setting: "test-only-loader-password"})
     with pytest.raises(psycopg2.OperationalError, match="password authentication failed"):
-        connect(settings, roles.BI_READER.name, "not-its-password").close()
+        connect(settings, BI.name, "not-its-password").close()
     with pytest.raises(psycopg2.OperationalError, match="password authentication failed"):
         connect(settings, roles.LOADER.name, BI_PASSWORD).close()  # another role's password
-    connect(settings, roles.BI_READER.name, BI_PASSWORD).close()
+    connect(settings, BI.name, BI_PASSWORD).close()
 
 
 def test_no_connection_is_trusted(conn):

@@ -174,7 +174,7 @@ def ensure_schema(conn) -> None:
 
     The pipeline's roles (loader, transformer) are members of safeguarding_dq_writer, which owns
     the dq tables (warehouse/roles.py): the DDL runs as that group, so whichever step creates a
-    table, both can keep it up to date. The superuser (tests, `safeguarding roles`) runs it as itself."""
+    table, both can keep it up to date (the superuser, in tests, runs it as that group too)."""
     with conn.cursor() as cur:
         # Two steps of a run may start at once (a backfill): serialise the DDL.
         cur.execute("select pg_advisory_xact_lock(hashtext('dq.ensure_schema'))")
