@@ -65,6 +65,7 @@ def record(conn, *, run_id: str, extract_date: date, target: Path) -> dict[str, 
     dq.ensure_schema(conn)
     with conn.cursor() as cur:
         cur.execute("select pg_advisory_xact_lock(hashtext('dq.dbt_results'))")
+        dq.as_dq_writer(cur)  # the dq tables belong to the group both pipeline roles are in (warehouse/roles.py)
         cur.execute(DDL)
         cur.execute("select 1 from pg_roles where rolname = %s", (dq.AUDITOR_ROLE,))
         if cur.fetchone():

@@ -169,6 +169,16 @@ comment on table dq.recovered_loads is
 """
 
 
+def as_dq_writer(cur) -> None:
+    """For the rest of the transaction, act as safeguarding_dq_writer (the dq tables' owner), when
+    the connection's role may: the tables DDL creates then belong to the group, whichever step ran it."""
+    cur.execute("select exists (select 1 from pg_roles where rolname = %s)", (DQ_WRITER,))
+    if cur.fetchone()[0]:
+        cur.execute("select pg_has_role(%s, 'member')", (DQ_WRITER,))  # true for a superuser too
+        if cur.fetchone()[0]:
+            cur.execute(f"set local role {DQ_WRITER}")
+
+
 def ensure_schema(conn) -> None:
     """Create the dq schema and tables if needed, and let the auditor role read them (if it exists).
 
@@ -178,11 +188,7 @@ def ensure_schema(conn) -> None:
     with conn.cursor() as cur:
         # Two steps of a run may start at once (a backfill): serialise the DDL.
         cur.execute("select pg_advisory_xact_lock(hashtext('dq.ensure_schema'))")
-        cur.execute("select exists (select 1 from pg_roles where rolname = %s)", (DQ_WRITER,))
-        if cur.fetchone()[0]:
-            cur.execute("select pg_has_role(%s, 'member')", (DQ_WRITER,))  # true for a superuser too
-            if cur.fetchone()[0]:
-                cur.execute(f"set local role {DQ_WRITER}")
+        as_dq_writer(cur)
         cur.execute(DDL)
         cur.execute(builds_ddl)
         cur.execute(RECOVERY_DDL)
