@@ -290,7 +290,7 @@ def test_the_scorecard_agrees_with_the_totals_it_summarises(published_night):
     checked = 0
     for view, month, measure, numerator, denominator in (
             ("return_home_interviews_monthly_totals", "report_month", "RHI01", "offered_within_72h_count",
-             "returned_episodes_count"),
+             "offer_measured_count"),
             ("pathway_plans_monthly_totals", "statutory_due_month", "PP01", "statutory_on_time_count",
              "statutory_measured_count")):
         for total in partnership_rows(published_night, view):

@@ -114,11 +114,13 @@ def test_the_return_interview_dashboard_shows_the_marts(published_night, superse
     [by_month] = [rows for title, rows in tables.items() if "by month of return" in title]
     conn = db.connect(published_night["settings"])
     truth = {month.strftime("%Y-%m"): row for month, *row in query(conn, """
-        select report_month, sum(returned_episodes_count), sum(offered_within_72h_count), sum(interviewed_within_72h_count),
+        select report_month, sum(returned_episodes_count), sum(offer_measured_count), sum(offered_within_72h_count),
+               sum(interviewed_within_72h_count),
                sum(no_rhi_recorded_count), sum(police_notified_not_recorded_count)
         from marts.mart_return_home_interviews_monthly group by 1""")}
     flags = {month.strftime("%Y-%m"): row for month, *row in query(conn, """
-        select report_month, is_returned_episodes_count_suppressed, is_offered_within_72h_count_suppressed,
+        select report_month, is_returned_episodes_count_suppressed, is_offer_measured_count_suppressed,
+               is_offered_within_72h_count_suppressed,
                is_interviewed_within_72h_count_suppressed, is_no_rhi_recorded_count_suppressed,
                is_police_notified_not_recorded_count_suppressed
         from marts.mart_partnership_return_home_interviews where is_total_row""")}
@@ -127,7 +129,7 @@ def test_the_return_interview_dashboard_shows_the_marts(published_night, superse
     outcomes = []
     for row in by_month:
         month = row["month"]
-        for i, header in enumerate(["returned", "offered within 72h", "interviewed within 72h",
+        for i, header in enumerate(["returned", "offers measured", "offered within 72h", "interviewed within 72h",
                                     "no interview recorded", "police only"]):
             outcomes.append(check(row[header], truth[month][i], flags[month][i], (month, header)))
     assert "shown" in outcomes and "c" in outcomes
