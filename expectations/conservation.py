@@ -165,6 +165,7 @@ def record(conn, *, run_id: str, extract_date: datetime.date, schema: str) -> li
     dq.ensure_schema(conn)  # the dq schema, before this table
     with conn.cursor() as cur:
         cur.execute("select pg_advisory_xact_lock(hashtext('dq.mart_conservation'))")
+        dq.as_dq_writer(cur)  # the dq tables belong to the group both pipeline roles are in (warehouse/roles.py)
         cur.execute(DDL)
         cur.execute(f"delete from {DQ_TABLE} where run_id = %s", (run_id,))
         for r in rows:
