@@ -11,7 +11,8 @@ constraints.txt). This module, in the project's own virtualenv, prepares and sta
   ``SAFEGUARDING_BI_ADMIN_PASSWORD``, or generated in ``.local/secrets/``) and the dashboards of
   bi/superset/dashboards.yml, connected to the warehouse as **safeguarding_partnership**, the
   partnership's role: a chart can show nothing that role may not read (warehouse/audiences.yml);
-* ``superset run`` on 127.0.0.1 (port 18580 by default; ``--port``).
+  then, in the same process (Superset's app takes 10 to 15 seconds to make), its web server, as
+  ``superset run --with-threads`` would, on 127.0.0.1 (port 18580 by default; ``--port``).
 
 Offline is fine: Superset's pages and scripts are in its package; the web fonts it names fall
 back to the browser's own.
@@ -85,32 +86,30 @@ def environment(settings: Settings) -> dict[str, str]:
 
 
 def prepare(settings: Settings) -> dict[str, str]:
-    """The metadata database (from the install's template), the admin user and the dashboards."""
+    """Superset's environment, with its metadata database (from the install's template) and the
+    secrets provision.py needs: the admin's password and the partnership role's connection."""
     env = environment(settings)
     metadata = home(settings) / "superset.db"
     if not metadata.exists() and TEMPLATE.exists():
         shutil.copyfile(TEMPLATE, metadata)
-    env |= {"SAFEGUARDING_BI_ADMIN_PASSWORD": admin_password(settings),
-            "SAFEGUARDING_BI_WAREHOUSE_URI": partnership_uri(settings)}
-    result = subprocess.run([superset_bin(), str(PROVISION)], env=env, capture_output=True, text=True)
-    if result.returncode != 0:
-        raise ConfigurationError(f"Superset could not be set up (bi/superset/provision.py):\n{result.stderr[-4000:]}")
-    for secret in ("SAFEGUARDING_BI_ADMIN_PASSWORD", "SAFEGUARDING_BI_WAREHOUSE_URI"):
-        env.pop(secret)
-    return env
+    return env | {"SAFEGUARDING_BI_ADMIN_PASSWORD": admin_password(settings),
+                  "SAFEGUARDING_BI_WAREHOUSE_URI": partnership_uri(settings)}
 
 
 def start(settings: Settings, port: int, log: Path | None = None) -> subprocess.Popen:
-    """Superset's web server on 127.0.0.1:`port`, in the background; returns once it answers."""
+    """Set Superset up and start its web server on 127.0.0.1:`port`, in the background, in one
+    process (bi/superset/provision.py --serve); returns once it answers."""
     env = prepare(settings)
-    out = open(log, "w") if log else subprocess.DEVNULL  # noqa: SIM115 - the server holds it
-    process = subprocess.Popen([superset_bin("superset"), "run", "-h", "127.0.0.1", "-p", str(port),
-                                "--with-threads"], env=env, stdout=out, stderr=subprocess.STDOUT)
+    log = log or home(settings) / "superset.log"
+    with open(log, "w") as out:  # the server holds its own copy of the file
+        process = subprocess.Popen([superset_bin(), str(PROVISION), "--serve", "127.0.0.1", str(port)],
+                                   env=env, stdout=out, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise ConfigurationError(f"Superset stopped at start (exit {process.returncode})"
-                                     + (f"; its log: {log}" if log else ""))
+            tail = "".join(log.read_text(errors="replace").splitlines(keepends=True)[-40:])
+            raise ConfigurationError(f"Superset could not be set up or started (bi/superset/provision.py, "
+                                     f"exit {process.returncode}); the end of its log, {log}:\n{tail}")
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=5) as response:
                 if response.status == 200:
@@ -118,7 +117,7 @@ def start(settings: Settings, port: int, log: Path | None = None) -> subprocess.
         except OSError:
             time.sleep(1)
     process.kill()
-    raise ConfigurationError(f"Superset did not answer on 127.0.0.1:{port} within 3 minutes")
+    raise ConfigurationError(f"Superset did not answer on 127.0.0.1:{port} within 3 minutes; its log: {log}")
 
 
 def serve(settings: Settings, port: int = DEFAULT_PORT) -> int:
@@ -128,6 +127,7 @@ def serve(settings: Settings, port: int = DEFAULT_PORT) -> int:
 Superset is running: http://127.0.0.1:{port}/dashboard/list/   (Ctrl-C stops it)
   user {ADMIN_USER}, password in {settings.state_dir / 'secrets' / 'superset_admin.password'}
   (or SAFEGUARDING_BI_ADMIN_PASSWORD). Its dashboards read the warehouse as safeguarding_partnership.
+  Its log: {home(settings) / 'superset.log'}
 """, flush=True)
     def stop(*_):  # Ctrl-C or a kill: never leave Superset running behind
         process.terminate()

@@ -3,6 +3,9 @@
     python provision.py --template            (at install) a metadata database, migrated and with
                                               Superset's roles, copied for each new state folder
     python provision.py                       the admin user and the dashboards of dashboards.yml
+    python provision.py --serve HOST PORT     the same, then Superset's web server (what `superset
+                                              run --with-threads` runs), in the same process: the
+                                              app is made once (its imports take 10 to 15 seconds)
 
 Reads SUPERSET_CONFIG_PATH (written by `safeguarding bi`, warehouse/bi.py) and, for the second
 form, SAFEGUARDING_BI_ADMIN_PASSWORD and SAFEGUARDING_BI_WAREHOUSE_URI: the warehouse as the
@@ -112,14 +115,16 @@ def provision(app) -> None:
     from superset.utils.core import override_user
 
     admin = security_manager.find_user(username=ADMIN)
-    password = os.environ["SAFEGUARDING_BI_ADMIN_PASSWORD"]
+    # Read once and dropped from the environment: the web server that may follow needs neither.
+    password = os.environ.pop("SAFEGUARDING_BI_ADMIN_PASSWORD")
+    warehouse_uri = os.environ.pop("SAFEGUARDING_BI_WAREHOUSE_URI")
     if admin is None:
         admin = security_manager.add_user(ADMIN, "Partnership", "Admin", "bi-admin@localhost",
                                           security_manager.find_role("Admin"), password=password)
     else:
         security_manager.reset_password(admin.id, password)
     db.session.commit()
-    contents = export_contents(yaml.safe_load(SPEC.read_text()), os.environ["SAFEGUARDING_BI_WAREHOUSE_URI"])
+    contents = export_contents(yaml.safe_load(SPEC.read_text()), warehouse_uri)
     with override_user(admin):
         ImportDashboardsCommand(contents, overwrite=True).run()
     db.session.commit()
@@ -135,6 +140,12 @@ def main(argv: list[str]) -> int:
         else:
             migrate(app)  # a no-op on a migrated template: cheap, and right after an upgrade of Superset
             provision(app)
+    if "--serve" in argv:
+        from werkzeug.serving import run_simple
+
+        host, port = argv[argv.index("--serve") + 1:argv.index("--serve") + 3]
+        print(f"provisioned; serving on http://{host}:{port}", flush=True)
+        run_simple(host, int(port), app, use_reloader=False, use_debugger=False, threaded=True)
     return 0
 
 
