@@ -62,25 +62,29 @@ def six_years_on(published_night):
 
 
 def test_rows_older_than_the_setting_are_deleted_from_every_batch(published_night, six_years_on):
-    later = six_years_on["later"]
+    """The generated history reaches back past both nights' cut-offs: the published night's own
+    retention removed the oldest contacts, the night six years on the next slice, each counted."""
+    night, later = published_night["night"], six_years_on["later"]
     keep = int(RULES["raw.crs__contacts"]["keep"].split()[0])
-    cutoff = years_before(later, keep)
-    old = [r for r in delivered(published_night, "crs__contacts")
-           if datetime.strptime(r["contact_at"], "%Y-%m-%d %H:%M").date() < cutoff]
-    assert old, "the generated contacts should reach back past the cutoff"
+    first_cutoff, cutoff = years_before(night, keep), years_before(later, keep)
+    contact_days = [datetime.strptime(r["contact_at"], "%Y-%m-%d %H:%M").date()
+                    for r in delivered(published_night, "crs__contacts")]
+    already = sum(day < first_cutoff for day in contact_days)
+    old = sum(first_cutoff <= day < cutoff for day in contact_days)
+    assert already and old, "the generated contacts should reach back past both cut-offs"
     [contacts] = [a for a in six_years_on["applied"] if a["dataset"] == "raw.crs__contacts"]
-    assert (contacts["action"], contacts["cutoff"], contacts["rows_affected"]) == ("deleted", cutoff.isoformat(), len(old))
+    assert (contacts["action"], contacts["cutoff"], contacts["rows_affected"]) == ("deleted", cutoff.isoformat(), old)
     conn = db.connect(published_night["settings"])
     assert query(conn, "select count(*) from raw.crs__contacts where contact_at < %s", (cutoff.isoformat(),)) == [(0,)]
-    assert query(conn, "select count(*) from raw.crs__contacts")[0][0] == six_years_on["before"]["raw.crs__contacts"] - len(old)
-    # Every deleted row is counted against its batch, and in dq.
+    assert query(conn, "select count(*) from raw.crs__contacts")[0][0] == six_years_on["before"]["raw.crs__contacts"] - old
+    # Every deleted row is counted against its batch, and in dq, night by night.
     [(expired,)] = query(conn, "select sum(rows_expired) from raw.load_manifest where feed = 'crs__contacts'")
-    recorded = dict(query(conn, "select dataset, rows_affected from dq.retention_runs where extract_date = %s "
-                                "and action = 'deleted'", (later,)))
+    recorded = {day: dict(query(conn, "select dataset, rows_affected from dq.retention_runs where extract_date = %s "
+                                      "and action = 'deleted'", (day,))) for day in (night, later)}
     conn.close()
-    assert expired == len(old)
-    assert recorded["raw.crs__contacts"] == len(old)
-    assert set(recorded) == {t for t in RULES if t in six_years_on["before"]}  # zero counts recorded too
+    assert expired == already + old
+    assert (recorded[night]["raw.crs__contacts"], recorded[later]["raw.crs__contacts"]) == (already, old)
+    assert set(recorded[later]) == {t for t in RULES if t in six_years_on["before"]}  # zero counts recorded too
 
 
 def test_the_published_night_still_passes_its_raw_gate(published_night, six_years_on):
