@@ -331,15 +331,16 @@ def test_the_regional_pool_is_withheld_when_a_degrade_step_fails(published_night
 
     night = published_night["night"]
     transformer = as_role(published_night, DECLARATION.transformer.name)
-    rebuild = ["run", "--select", "int_regional_pool__children", "--target-path", str(tmp_path / "target"),
-               "--log-path", str(tmp_path / "logs")]
     admin = db.connect(published_night["settings"])
     [(person, postcode)] = query(admin, "select person_id, postcode from raw.crs__people where _extract_date = %s "
-                                        "order by person_id limit 1", (night,))
+                                        "and postcode <> '' order by person_id limit 1", (night,))
+    sector = re.sub(r"^([A-Z]{1,2}[0-9][A-Z0-9]?)([0-9])[A-Z]{2}$", r"\1 \2", postcode.replace(" ", "").upper())
     query(admin, "update raw.crs__people set postcode = 'NOT A POSTCODE' where _extract_date = %s and person_id = %s "
                  "returning 1", (night, person))
     try:
-        run_dbt(transformer, rebuild, extract_date=night.isoformat())
+        # The real degrade step, rebuilt by dbt over the spoiled row.
+        run_dbt(transformer, ["run", "--select", "int_regional_pool__children", "--target-path",
+                              str(tmp_path / "target"), "--log-path", str(tmp_path / "logs")], extract_date=night.isoformat())
         conn = db.connect(transformer)
         try:
             with conn.cursor() as cur:  # what the publish step does, in a transaction left unmade
@@ -354,12 +355,21 @@ def test_the_regional_pool_is_withheld_when_a_degrade_step_fails(published_night
             conn.rollback()
             conn.close()
     finally:
+        # Put the row back as it was delivered and as the degrade step made it (no second dbt run).
         query(admin, "update raw.crs__people set postcode = %s where _extract_date = %s and person_id = %s "
                      "returning 1", (postcode, night, person))
+        restored = db.connect(transformer)
+        query(restored, "update intermediate.int_regional_pool__children set postcode_sector = %s, degrade_failure = null "
+                        "where degrade_failure = 'postcode is not a UK postcode' returning 1", (sector,))
+        restored.commit()
+        restored.close()
         admin.close()
-        run_dbt(transformer, rebuild, extract_date=night.isoformat())
     assert exposed["regional_pool"] == [] and views == {"partnership": len(exposed["partnership"])}
     assert status == "withheld" and "postcode is not a UK postcode (1 rows)" in reason
-    # Undone: the pool reads its extract again.
+    # Undone: the degrade steps all succeed again, and the pool reads its extract.
+    check = db.connect(transformer)
+    with check.cursor() as cur:
+        assert audiences.regional_pool_failures(cur) == {}
+    check.close()
     assert rows_as(published_night, DECLARATION.audience("regional_pool").name,
                    "select count(*) from regional_pool.children")[0][0] > 0
