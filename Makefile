@@ -50,7 +50,7 @@ install: $(STAMP)
 # Resolve pyproject.toml into constraints.txt, keeping every pin that still fits (a new dependency
 # adds its own pins and moves nothing else). `make lock ARGS=--upgrade` takes the newest releases allowed.
 lock:
-	@test -x $(BIN)/uv || $(PYTHON) -m pip install --quiet 'uv==$(UV_VERSION)'
+	@test -x $(BIN)/uv || { $(PYTHON) -m venv $(VENV) && $(BIN)/python -m pip install --quiet 'uv==$(UV_VERSION)'; }
 	$(BIN)/uv pip compile pyproject.toml --extra test --python-version 3.11 --quiet $(ARGS) \
 		--custom-compile-command 'make lock' -o constraints.txt
 
@@ -74,8 +74,12 @@ install-bi: $(BI_STAMP)
 run: install
 	$(BIN)/safeguarding run $(ARGS)
 
+# The modules run in one process per core (pytest-xdist): a module's tests stay together in one
+# process, in order, and so do modules that share a session fixture (tests/conftest.py, SAME_PROCESS).
+# TEST_WORKERS=0 runs them one after another in this process.
+TEST_WORKERS ?= auto
 test: install install-bi
-	$(BIN)/pytest $(ARGS)
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup $(ARGS)
 
 start status stop clean psql: install
 	$(BIN)/safeguarding $@

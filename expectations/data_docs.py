@@ -28,11 +28,11 @@ import shutil
 from pathlib import Path
 from typing import Any, Iterable
 
-from warehouse.settings import GX_PROJECT_DIR
+from warehouse.settings import PROJECT_ROOT
 
 log = logging.getLogger(__name__)
 
-ASSETS = GX_PROJECT_DIR / "data_docs_assets" / "node_modules"
+ASSETS = PROJECT_ROOT / "expectations" / "data_docs_assets" / "node_modules"
 VENDOR = Path("static") / "vendor"  # inside the site
 # Each URL the GX 1.24 templates load, and the same file in its npm package. (The templates pair
 # Bootstrap 4.3.1 with Popper 1.12.9, which Bootstrap's own package refuses: 1.16.1, the last 1.x,

@@ -24,6 +24,14 @@ import pytest
 if "AIRFLOW_HOME" not in os.environ:
     os.environ["AIRFLOW_HOME"] = tempfile.mkdtemp(prefix="airflow-home-")
     atexit.register(shutil.rmtree, os.environ["AIRFLOW_HOME"], ignore_errors=True)  # leave no home behind
+# dbt's target folder and Great Expectations' run output, per test process: `make test` runs the
+# modules in several processes at once (pytest-xdist), each with its own warehouse, and two builds
+# must not read each other's run results or Data Docs (warehouse/dbt.py, warehouse/settings.py).
+for _setting, _prefix in (("DBT_TARGET_PATH", "dbt-target-"), ("DBT_LOG_PATH", "dbt-logs-"),
+                          ("SAFEGUARDING_GX_PROJECT_DIR", "gx-project-")):
+    if _setting not in os.environ:
+        os.environ[_setting] = tempfile.mkdtemp(prefix=_prefix)
+        atexit.register(shutil.rmtree, os.environ[_setting], ignore_errors=True)
 os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
 os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(Path(__file__).resolve().parent.parent / "dags")
 
@@ -167,3 +175,21 @@ def published_night(settings, tmp_path_factory):
                 os.environ[k] = v
     yield {"settings": mine, "night": night, "first_night": first, "files": files, "passwords": passwords,
            "environ": overrides}
+
+
+# Modules that use the same costly session fixture run in the same test process under
+# `make test` (pytest-xdist, --dist loadgroup), so the fixture is made once, not once per process.
+SAME_PROCESS = {
+    "test_nightly_run": "nightly_run",  # nightly_run: `make run` for one night
+    "test_ops_airflow_ui": "nightly_run",
+    "test_audiences": "published_night",  # published_night: the nightly steps as the pipeline's roles
+    "test_bi_dashboards": "published_night",
+    "test_retention": "published_night",
+}
+
+
+def pytest_collection_modifyitems(config, items):
+    """Each module's tests stay together, in order, in one process (pytest-xdist's loadgroup)."""
+    for item in items:
+        module = item.module.__name__.rpartition(".")[2]
+        item.add_marker(pytest.mark.xdist_group(SAME_PROCESS.get(module, module)))

@@ -111,9 +111,9 @@ def test_publish_updates_the_asset_the_refresh_dag_is_scheduled_on(dagbag):
 
 def test_cosmos_mode_renders_one_task_per_model_from_the_manifest(settings, tmp_path):
     """SAFEGUARDING_DBT_TASKS=cosmos: per-model tasks between the key and the marts gate."""
-    from warehouse.dbt import run_dbt
+    from warehouse.dbt import dbt_target_dir, run_dbt
 
-    manifest = PROJECT_ROOT / "dbt_project" / "target" / "manifest.json"
+    manifest = dbt_target_dir() / "manifest.json"
     if not manifest.exists():  # a fresh clone: write it as `safeguarding run` does in cosmos mode
         run_dbt(settings, ["parse", "--quiet"])
     models = [n["name"] for n in json.loads(manifest.read_text())["nodes"].values()

@@ -151,8 +151,9 @@ def test_dbt_results_reach_dq_and_the_quality_report(settings, first_run, conn):
     rows written, is in dq.dbt_results beside GX's results and in the night's quality report."""
     assert first_run.returncode == 0
     run_id = first_run.stdout.strip().splitlines()[-3].rsplit("(run ", 1)[1].rstrip(")")
-    manifest = json.loads((Path(__file__).resolve().parent.parent / "dbt_project" / "target" / "manifest.json")
-                          .read_text())
+    from warehouse.dbt import dbt_target_dir
+
+    manifest = json.loads((dbt_target_dir() / "manifest.json").read_text())
     tests = {uid: node for uid, node in manifest["nodes"].items() if node["resource_type"] == "test"}
     by_type = dict(query(conn, "select resource_type, count(*) from dq.dbt_results where run_id = %s group by 1",
                          (run_id,)))

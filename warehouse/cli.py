@@ -31,7 +31,8 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from . import embedded_postgres
-from .settings import DAGS_DIR, PROJECT_ROOT, ConfigurationError, Settings, load, local_superuser_password_file
+from .dbt import dbt_target_dir
+from .settings import DAGS_DIR, GX_PROJECT_DIR, PROJECT_ROOT, ConfigurationError, Settings, load, local_superuser_password_file
 
 LONDON = ZoneInfo("Europe/London")
 DAG_ID = "safeguarding_nightly"
@@ -410,7 +411,7 @@ def cmd_clean(args: argparse.Namespace, settings: Settings) -> int:
     if settings.state_dir.exists():
         shutil.rmtree(settings.state_dir)
         print(f"Removed {settings.state_dir}")
-    for generated in (PROJECT_ROOT / "expectations" / "gx" / "uncommitted", PROJECT_ROOT / "dbt_project" / "target"):
+    for generated in (GX_PROJECT_DIR / "gx" / "uncommitted", dbt_target_dir()):
         if generated.exists():
             shutil.rmtree(generated)
             print(f"Removed {generated}")

@@ -19,6 +19,13 @@ class DbtFailed(RuntimeError):
     pass
 
 
+def dbt_target_dir() -> Path:
+    """dbt's target folder (manifest, run results, partial parse): dbt's own DBT_TARGET_PATH when
+    set (each test worker sets its own, so two builds at once never read each other's results),
+    else dbt_project/target."""
+    return Path(os.environ.get("DBT_TARGET_PATH") or DBT_PROJECT_DIR / "target")
+
+
 def dbt_executable() -> str:
     """The dbt beside this Python (the project's venv), else the one on PATH."""
     candidate = Path(sys.executable).parent / "dbt"
@@ -39,5 +46,5 @@ def run_dbt(settings: Settings, args: list[str], *, extract_date: str | None = N
     result = subprocess.run(command, cwd=DBT_PROJECT_DIR, env=env)
     if check and result.returncode != 0:
         raise DbtFailed(f"`dbt {' '.join(args)}` failed (exit {result.returncode}); see the dbt output above "
-                        f"and {DBT_PROJECT_DIR / 'logs' / 'dbt.log'}")
+                        f"and {Path(os.environ.get('DBT_LOG_PATH') or DBT_PROJECT_DIR / 'logs') / 'dbt.log'}")
     return result.returncode

@@ -12,7 +12,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from . import builds, db, dq, publish, pseudonymisation
-from .dbt import DbtFailed, run_dbt
+from .dbt import DbtFailed, dbt_target_dir, run_dbt
 from .roles import SNAPSHOTS
 from .settings import Settings, load
 
@@ -158,13 +158,12 @@ def record_dbt_results(extract_date: date, settings: Settings, run_id: str | Non
     dq.dbt_results, for auditors and the quality report (warehouse/dbt_results.py). Never raises:
     the build's own outcome decides the task's."""
     from . import dbt_results
-    from .settings import DBT_PROJECT_DIR
 
     try:
         conn = db.connect(settings)
         try:
             counts = dbt_results.record(conn, run_id=run_id or dq.current_run_id(extract_date), extract_date=extract_date,
-                                        target=DBT_PROJECT_DIR / "target")
+                                        target=dbt_target_dir())
         finally:
             conn.close()
         log.info("dbt results recorded in dq.dbt_results: %s", counts)

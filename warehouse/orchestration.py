@@ -30,7 +30,7 @@ import pendulum
 from airflow.sdk import Asset
 
 from .builds import RUN_TIMEOUT  # noqa: F401 - the DAGs' dagrun_timeout, which a build claim's lease follows
-from .dbt import EXTRACT_DATE_ENV, dbt_executable
+from .dbt import EXTRACT_DATE_ENV, dbt_executable, dbt_target_dir
 from .notify import on_task_failure, on_task_retry
 from .settings import DBT_PROJECT_DIR
 
@@ -47,7 +47,7 @@ START_DATE = pendulum.datetime(2000, 1, 1, tz="Europe/London")
 DBT_TASKS_SETTING = "SAFEGUARDING_DBT_TASKS"
 DBT_TASK_MODES = ("single", "cosmos")
 RETRY_DELAY_SETTING = "SAFEGUARDING_RETRY_DELAY_SECONDS"
-MANIFEST_PATH = DBT_PROJECT_DIR / "target" / "manifest.json"
+MANIFEST_PATH = dbt_target_dir() / "manifest.json"
 # The Airflow connection cosmos builds dbt's profile from (AIRFLOW_CONN_SAFEGUARDING_WAREHOUSE).
 WAREHOUSE_CONN_ID = "safeguarding_warehouse"
 

@@ -25,7 +25,9 @@ from urllib.parse import quote, unquote, urlsplit
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
-GX_PROJECT_DIR = PROJECT_ROOT / "expectations"
+# Great Expectations' project folder: its gx/ holds run output only (the stores, Data Docs). A setting
+# so that two warehouses on one machine (two test workers) keep their evidence apart.
+GX_PROJECT_DIR = Path(os.environ.get("SAFEGUARDING_GX_PROJECT_DIR") or PROJECT_ROOT / "expectations")
 DAGS_DIR = PROJECT_ROOT / "dags"
 
 DEFAULT_PG_PORT = 55432
