@@ -77,6 +77,9 @@ RAW_RESULT_FORMAT = {**RESULT_FORMAT, "unexpected_index_column_names": ["_row_nu
 # that did fail are validated again with SUMMARY (_detail_failures), so the evidence is as before.
 COUNTS_ONLY = {"result_format": "BASIC", "partial_unexpected_count": 0}
 
+# A value failing these checks on a _key column may be a raw identifier: counted, never copied.
+KEY_FORMAT_CHECKS = ("expect_column_values_to_match_regex", "expect_column_value_lengths_to_equal")
+
 _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
 
 
@@ -488,7 +491,7 @@ def _result_rows(conn, suite: declared.Suite, suite_result: Any, extract_date: d
                 sample = [row.get("_row_number") for row in details["partial_unexpected_index_list"]][:SAMPLE_SIZE]
                 kind = "row_number"
             elif suite.group == "marts" and details.get("partial_unexpected_list") is not None:
-                if column and column.endswith("_key") and config.type == "expect_column_values_to_match_regex":
+                if column and column.endswith("_key") and config.type in KEY_FORMAT_CHECKS:
                     kind = "withheld"
                 else:
                     sample = [v for v in details["partial_unexpected_list"]][:SAMPLE_SIZE]

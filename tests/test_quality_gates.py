@@ -203,6 +203,12 @@ def test_dq_holds_the_results_of_both(nights, conn):
           and expectation = 'expect_column_values_to_match_regex(person_key)'""")
     # The failing value may be a raw identifier: counted, but not copied into dq.
     assert failed == [("critical", False, 1, "withheld", None)]
+    wrong_length = query(conn, """
+        select severity, success, unexpected_count, sample_kind, unexpected_sample::text
+        from dq.validation_results
+        where run_id = 'quality_test_night_2' and suite = 'marts.mart_return_home_interviews'
+          and expectation = 'expect_column_value_lengths_to_equal(person_key)'""")
+    assert wrong_length == [("critical", False, 1, "withheld", None)]
     warned = query(conn, f"""
         select severity, success, unexpected_count from dq.validation_results
         where validation_run_id = ({LATEST_MARTS_GATE_OF_NIGHT_1}) and expectation like 'return\\_month not after%%'
