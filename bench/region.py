@@ -291,20 +291,32 @@ def report(results: dict) -> str:
                      f"{r['postgres_peak_rss_mb']} ({r['postgres_peak_private_mb']}) | "
                      f"{r['load_average_before']}{busy} |")
     first_night = min(r["night"] for r in runs)
-    lines += ["", "## Whole nights", "", "| boroughs | night rows | first night s | next night (incremental) s | "
-              "build_marts: incremental / full refresh of the same night s |", "|---:|---:|---:|---:|---|"]
+    def cpu(r: dict) -> float:
+        return r["python_cpu_seconds"] + r["postgres_cpu_seconds"]
+
+    lines += ["", "## Whole nights", "",
+              "Wall and CPU (Python + PostgreSQL) seconds of the six steps; the next night's build against a full "
+              "refresh of the same night.", "",
+              "| boroughs | first night's rows | first night: wall / CPU s | next night (incremental): wall / CPU s | "
+              "next night's build_marts: incremental / full refresh, wall and CPU s | busiest load average |",
+              "|---:|---:|---:|---:|---|---:|"]
     for n in counts:
         mine = [r for r in runs if r["boroughs"] == n]
         first = [r for r in mine if r["night"] == first_night and "full-refresh" not in r["step"]]
         second = [r for r in mine if r["night"] != first_night and "full-refresh" not in r["step"]]
-        incremental = next((r["wall_seconds"] for r in second if r["step"] == "build_marts"), None)
-        full = next((r["wall_seconds"] for r in mine if r["step"] == "build_marts --full-refresh"), None)
-        lines.append(f"| {n} | {first[0]['night_rows']:,} | {sum(r['wall_seconds'] for r in first):.0f} | "
-                     f"{sum(r['wall_seconds'] for r in second):.0f} | {incremental} / {full} |")
+        incremental = next((r for r in second if r["step"] == "build_marts"), None)
+        full = next((r for r in mine if r["step"] == "build_marts --full-refresh"), None)
+        builds = (f"{incremental['wall_seconds']} / {full['wall_seconds']} wall, {cpu(incremental):.0f} / "
+                  f"{cpu(full):.0f} CPU" if incremental and full else "")
+        lines.append(f"| {n} | {first[0]['night_rows']:,} | {sum(r['wall_seconds'] for r in first):.0f} / "
+                     f"{sum(cpu(r) for r in first):.0f} | {sum(r['wall_seconds'] for r in second):.0f} / "
+                     f"{sum(cpu(r) for r in second):.0f} | {builds} | "
+                     f"{max(r['load_average_before'] for r in mine)} |")
     base = min(counts)
     lines += ["", f"## Cost per row against {base} borough{'s' if base > 1 else ''} (first night)", "",
-              "Wall and CPU (Python + PostgreSQL) microseconds per night row; the ratio to the smallest run "
-              "is the target's measure (at most 1.5).", "",
+              "Wall and CPU (Python + PostgreSQL) microseconds per row of the first night (for the full refresh "
+              "of the next night too: the same data, the next night's files being mostly deltas); the ratio to "
+              "the smallest run is the target's measure (at most 1.5).", "",
               "| step | " + " | ".join(f"{n} boroughs: wall / CPU µs (ratio)" for n in counts) + " |",
               "|---|" + "---|" * len(counts)]
     for step in STEPS + ("build_marts --full-refresh",):
@@ -313,11 +325,13 @@ def report(results: dict) -> str:
             night = first_night if "full-refresh" not in step else None
             row = next((r for r in runs if r["boroughs"] == n and r["step"] == step
                         and (night is None or r["night"] == night)), None)
-            if row is None:
+            first_rows = next((r["night_rows"] for r in runs if r["boroughs"] == n and r["night"] == first_night),
+                              None)
+            if row is None or not first_rows:
                 cells.append("")
                 continue
-            wall = row["wall_seconds"] / row["night_rows"] * 1e6
-            cpu = (row["python_cpu_seconds"] + row["postgres_cpu_seconds"]) / row["night_rows"] * 1e6
+            wall = row["wall_seconds"] / first_rows * 1e6
+            cpu = (row["python_cpu_seconds"] + row["postgres_cpu_seconds"]) / first_rows * 1e6
             base_cost = base_cost or (wall, cpu)
             cells.append(f"{wall:.1f} / {cpu:.1f} ({wall / base_cost[0]:.2f} / {cpu / base_cost[1]:.2f})")
         lines.append(f"| {step} | " + " | ".join(cells) + " |")
