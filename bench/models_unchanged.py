@@ -19,7 +19,7 @@ check:
    and not in the other, both ways (EXCEPT ALL, so a row repeated in one only counts too).
 
 Prints the row counts, seconds before and now, and any differing rows; for the spine also the
-counts by source and match method; writes bench/results/models_unchanged.json; exits 1 if any row
+counts by source and match method; writes bench/results/models_unchanged-<scale>[-<N>].json; exits 1 if any row
 differs.
 """
 
@@ -46,7 +46,7 @@ MODELS = {  # model -> its file
 # Models that now do part of a model's work: built (and timed) with it. The spine's match by date
 # of birth and episode is a model of its own.
 PART_OF = {"int_people__spine": "dbt_project/models/intermediate/int_people__police_matched_by_birth_and_episode.sql"}
-RESULTS = ROOT / "bench" / "results" / "models_unchanged.json"
+RESULTS = ROOT / "bench" / "results"  # models_unchanged-<scale>[-<boroughs>].json
 
 
 def night_loaded(settings, night: date) -> bool:
@@ -165,15 +165,16 @@ def main() -> int:
         conn.close()
 
     same = all(r["identical"] for r in results.values())
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps({
+    out = RESULTS / f"models_unchanged-{args.scale}{'-' + str(args.boroughs) if args.boroughs else ''}.json"
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({
         "measured": datetime.now(timezone.utc).isoformat(timespec="minutes"),
         "command": "python -m bench.models_unchanged " + " ".join(sys.argv[1:]),
         "night": night.isoformat(), "scale": args.scale, "boroughs": args.boroughs,
         "old_revision": args.old_revision, "load_average": round(os.getloadavg()[0], 2), "identical": same,
         "models": results}, indent=1) + "\n")
     print(("IDENTICAL" if same else "DIFFERENT") + f": every model now and at {args.old_revision[:10]}; "
-          f"wrote {RESULTS.relative_to(ROOT)}")
+          f"wrote {out.relative_to(ROOT)}")
     return 0 if same else 1
 
 
