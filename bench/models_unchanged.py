@@ -116,7 +116,8 @@ def main() -> int:
     finally:
         conn.close()
 
-    run_dbt(settings, ["build", "--select", *(f"+{m}" for m in MODELS), "--exclude", "resource_type:snapshot"],
+    run_dbt(settings, ["build", "--select", *(f"+{m}" for m in MODELS), "--exclude", "resource_type:snapshot",
+                       "--indirect-selection", "cautious"],
             extract_date=night.isoformat())
 
     results = {}
