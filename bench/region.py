@@ -228,10 +228,10 @@ def run_boroughs(args, boroughs: int, nights: list[date], record) -> None:
     logs = args.data_dir / "logs" / f"{boroughs}-boroughs"
     env = {**os.environ, "SAFEGUARDING_STATE_DIR": str(state), "SAFEGUARDING_PG_PORT": str(args.port),
            "SAFEGUARDING_LANDING_DIR": str(landing), "PYTHONPATH": str(ROOT)}
-    settings = load(env)
     if state.exists():
-        embedded_postgres.stop(settings)
+        embedded_postgres.stop(load(env))
         shutil.rmtree(state)
+    settings = load(env)  # after the old state is gone: settings make the state's secrets (the password)
     logs.mkdir(parents=True, exist_ok=True)
     embedded_postgres.start(settings, quiet=True)
     try:
@@ -244,6 +244,8 @@ def run_boroughs(args, boroughs: int, nights: list[date], record) -> None:
                   flush=True)
             row = timed_step(env, settings, step, night,
                              logs / f"{night}-{step}{'-full-refresh' if full_refresh else ''}.log", full_refresh)
+            if not row["ok"]:
+                raise SystemExit(f"{label} failed for {night} at {boroughs} boroughs: see {row['log']}")
             loaded = night_rows(settings, night)
             row["night_rows"] = sum(loaded.values())
             if step == "extract":
@@ -263,8 +265,6 @@ def run_boroughs(args, boroughs: int, nights: list[date], record) -> None:
                   f"{row['postgres_cpu_seconds']} s PostgreSQL, peak RSS {row['python_peak_rss_mb']} MB Python / "
                   f"{row['largest_child_peak_rss_mb']} MB child / {row['postgres_peak_rss_mb']} MB PostgreSQL, "
                   f"{row.get('rows', 0):,} rows", flush=True)
-            if not row["ok"]:
-                raise SystemExit(f"{label} failed for {night} at {boroughs} boroughs: see {row['log']}")
     finally:
         embedded_postgres.stop(settings)
         if not args.keep_state:
