@@ -11,7 +11,7 @@ STAMP  := $(VENV)/.installed-stamp
 BI_VENV  := .venv-superset
 BI_STAMP := $(BI_VENV)/.installed-stamp
 
-.PHONY: help install install-bi lock run test stop start status clean airflow-ui psql bench dry-run bi
+.PHONY: help install install-bi lock run test stop start status clean airflow-ui psql bench bench-region dry-run bi
 
 help:
 	@echo "make run         generate a night's extract and run the nightly DAG once (embedded PostgreSQL + Airflow)"
@@ -21,6 +21,7 @@ help:
 	@echo "make psql        psql on the warehouse"
 	@echo "make dry-run     dbt's dry run (dbt build --empty): every model, contract and test over no rows (README)"
 	@echo "make bench       the extract-layer benchmark: loader vs plain COPY vs pandas.to_sql (docs/feeds.md)"
+	@echo "make bench-region  the whole night at 1, 3, 11 and 33 boroughs (docs/scale.md; ARGS=--resume, --boroughs 1 3)"
 	@echo "make lock        re-resolve the dependencies into constraints.txt (a deliberate update; then make test)"
 	@echo "make status | stop | clean"
 
@@ -98,3 +99,8 @@ bi: install install-bi
 
 bench: install
 	$(BIN)/python -m bench.extract_load $(ARGS)
+
+# The night at region scale: generates the boroughs' files once (kept in /work/scale-data, or
+# ARGS=--data-dir DIR), then runs every step on a fresh embedded PostgreSQL (docs/scale.md).
+bench-region: install
+	$(BIN)/python -m bench.region $(ARGS)

@@ -35,6 +35,9 @@ pytestmark = pytest.mark.slow
 DATABASE = "test_incremental"
 NIGHT_1, NIGHT_2 = date(2026, 11, 21), date(2026, 11, 22)
 MEMOS = ("int_front_door__assessment_timeliness", "int_child_protection__icpc_timeliness")
+# The incremental feeds' staging tables, kept between nights: a night merges the batches
+# delivered since, or rebuilds when a merge would not be exact (macros/incremental_feeds.sql).
+KEPT_STAGING = ("stg_crs__contacts", "stg_crs__visits")
 KEPT = "kept_incremental"  # where a build's incremental result is kept for the comparison
 
 
@@ -48,13 +51,13 @@ class Warehouse:
     def build(self, night: date, *, full_refresh: bool = False, select: tuple[str, ...] = ()) -> str:
         """`dbt run` for the night (the nightly build without its tests); returns dbt's invocation id.
 
-        Incremental: every model (or `select`), as the nightly build. Full refresh: the memos and
-        every mart (or `select`), on the staging and other intermediate models the incremental
-        run just built for the same night (views and tables that keep no state between nights: a
-        full refresh builds them the same way)."""
+        Incremental: every model (or `select`), as the nightly build. Full refresh: the memos, the
+        kept staging tables and every mart (or `select`), on the other staging and intermediate
+        models the incremental run just built for the same night (views and tables that keep no
+        state between nights: a full refresh builds them the same way)."""
         args = ["run", "--target-path", str(self.target), "--log-path", str(self.logs)]
         if full_refresh:
-            args += ["--full-refresh", "--select", *(select or ("path:models/marts", *MEMOS))]
+            args += ["--full-refresh", "--select", *(select or ("path:models/marts", *MEMOS, *KEPT_STAGING))]
         elif select:
             args += ["--select", *select]
         assert run_dbt(self.settings, args, extract_date=night.isoformat(), check=False) == 0, \
@@ -71,15 +74,28 @@ class Warehouse:
                 cur.execute(f"create table {KEPT}.{table} as table marts_build.{table}")
             for memo in MEMOS:
                 cur.execute(f"create table {KEPT}.{memo} as table intermediate.{memo}")
+            for table in KEPT_STAGING:
+                cur.execute(f"create table {KEPT}.{table} as table staging.{table}")
         self.conn.commit()
         return marts
 
     def restore_incremental_memos(self) -> None:
-        """Put the incremental memos back after a full refresh, so the next night builds on them."""
+        """Put the incremental memos and kept staging tables back after a full refresh, so the next
+        night builds on them (the staging tables' rows only: their unique index stays)."""
         with self.conn.cursor() as cur:
             for memo in MEMOS:
                 cur.execute(f"drop table intermediate.{memo}; create table intermediate.{memo} as table {KEPT}.{memo}")
+            for table in KEPT_STAGING:
+                cur.execute(f"truncate staging.{table}; insert into staging.{table} select * from {KEPT}.{table}")
         self.conn.commit()
+
+    def written(self) -> dict[str, tuple[int, int]]:
+        """Per kept staging table, after a build: (rows the build inserted, rows in the table). All
+        of them when the build rebuilt (or created) it; the new versions only when it merged."""
+        results = json.loads((self.target / "run_results.json").read_text())["results"]
+        inserted = {r["unique_id"].split(".")[-1]: r["adapter_response"].get("rows_affected") for r in results}
+        return {table: (inserted[table], query(self.conn, f"select count(*) from staging.{table}")[0][0])
+                for table in KEPT_STAGING}
 
     def differences(self, table: str, schema: str, columns: str = "*") -> int:
         """Rows of schema.table not in the kept copy, plus rows of the copy not in it (multisets)."""
@@ -109,13 +125,16 @@ class Warehouse:
         Returns the rows differing per table (all 0 when the incremental build is right) and,
         per memo, how many of its rows the incremental build computed (the rest were reused)."""
         invocation = self.build(night, select=select)
+        written = self.written() if not select else {}
         marts = self.keep_result()
         computed = self.computed_rows(invocation)
         self.build(night, full_refresh=True, select=select)
         differing = {table: self.differences(table, "marts_build") for table in marts}
         differing |= {memo: self.differences(memo, "intermediate", self.memo_columns(memo)) for memo in MEMOS}
+        if not select:
+            differing |= {table: self.differences(table, "staging") for table in KEPT_STAGING}
         self.restore_incremental_memos()
-        return {"differing": differing, "computed": computed}
+        return {"differing": differing, "computed": computed, "written": written}
 
 
 @pytest.fixture(scope="module")
@@ -177,7 +196,7 @@ def history(warehouse):
     steps = {}
 
     # Night 1: the first build has no memo yet and computes every row (as a full refresh does).
-    files = deliver(wh, NIGHT_1)
+    files = night_1_files = deliver(wh, NIGHT_1)
     invocation = wh.build(NIGHT_1)
     wh.keep_result()
     steps["night 1"] = {"computed": wh.computed_rows(invocation)}
@@ -189,13 +208,21 @@ def history(warehouse):
         moved_icpc = next(r for r in csv.DictReader(fh) if r["s47_id"] and r["icpc_date"])
 
     # Night 2: the generator's own changes (new contacts, referrals and assessments, open items
-    # closing), plus an authorised date 10 days later, an assessment deleted and an ICPC a day later.
+    # closing), plus an authorised date 10 days later, an assessment deleted, an ICPC a day later
+    # and a contact decided again.
     def night_2_assessments(rows):
         rows = change_row(rows, "assessment_id", changed["assessment_id"],
                           authorised_date=days_later(changed["authorised_date"], 10))
         return [r for r in rows if r["assessment_id"] != deleted]
 
+    with files["crs__contacts"].open(encoding="utf-8") as fh:
+        reopened = next(r for r in csv.DictReader(fh) if r["decision"] == "NFA")
+
+    def night_2_contacts(rows):  # a night 1 contact decided again on night 2 (a new version)
+        return rows + [{**reopened, "decision": "EARLY_HELP", "updated_at": f"{NIGHT_2.isoformat()} 10:00"}]
+
     files = deliver(wh, NIGHT_2, {
+        "crs__contacts": night_2_contacts,
         "crs__assessments": night_2_assessments,
         "crs__icpcs": lambda rows: change_row(rows, "icpc_id", moved_icpc["icpc_id"],
                                               icpc_date=days_later(moved_icpc["icpc_date"], 1)),
@@ -210,6 +237,14 @@ def history(warehouse):
     edit_csv(files["crs__assessments"], lambda rows: change_row(
         rows, "assessment_id", changed["assessment_id"], authorised_date=changed["authorised_date"]))
     status = redeliver(wh, "crs__assessments", files["crs__assessments"], NIGHT_2)
+    # ... and of night 1's contacts (one decision corrected), which the contacts' staging table
+    # merged before night 2: it must rebuild. (Night 2's tiny contacts delta may be empty.)
+    night_1_contacts = night_1_files["crs__contacts"]
+    with night_1_contacts.open(encoding="utf-8") as fh:
+        decided = next(r for r in csv.DictReader(fh) if r["decision"] and r["contact_id"] != reopened["contact_id"])
+    edit_csv(night_1_contacts, lambda rows: change_row(
+        rows, "contact_id", decided["contact_id"], decision="NFA" if decided["decision"] != "NFA" else "EARLY_HELP"))
+    assert redeliver(wh, "crs__contacts", night_1_contacts, NIGHT_1) == "loaded"
     replaced = query(wh.conn, "select count(*) from raw.load_manifest where feed = 'crs__assessments' "
                               "and extract_date = %s and status = 'replaced'", (NIGHT_2,))[0][0]
     steps["night 2 corrected"] = wh.build_both_ways(NIGHT_2)
@@ -229,6 +264,20 @@ def test_incremental_build_equals_full_refresh(history, step):
     assert {"mart_front_door_assessments", "mart_child_protection_s47_enquiries", "mart_partnership_scorecard",
             *MEMOS} <= set(differing)
     assert {table: n for table, n in differing.items() if n} == {}
+    assert set(KEPT_STAGING) <= set(differing)
+
+
+def test_the_kept_staging_tables_merge_a_new_night_and_rebuild_otherwise(history):
+    """Night 2 merges its deltas into night 1's rows; a re-delivered night already merged, and a
+    backfill, rebuild. (Their results equal a full refresh's: test_incremental_build_equals_full_refresh.)"""
+    steps = history["steps"]
+    for table, (inserted, rows) in steps["night 2"]["written"].items():
+        assert 0 < inserted < rows / 2, (table, inserted, rows)
+    contacts, visits = (steps["night 2 corrected"]["written"][t] for t in KEPT_STAGING)
+    assert contacts[0] == contacts[1] > 0  # night 1's contacts re-delivered: rebuilt
+    assert visits[0] == 0 < visits[1]  # nothing new for visits: merged, nothing inserted
+    for table, (inserted, rows) in steps["backfill of night 1"]["written"].items():
+        assert inserted == rows > 0, table
 
 
 def test_first_night_computes_every_row(history):

@@ -236,3 +236,20 @@ def test_a_region_is_many_boroughs_streamed_into_one_file_per_feed(tmp_path, mon
     assert len(people) == len(set(people)) and {p[:3] for p in people} == {"B01", "B02"}
     employees = {r["employee_id"][:3] for r in read_rows(night.files[HR_EMPLOYEES.id])}
     assert employees == {"B01", "B02"}
+
+
+def test_boroughs_writes_the_first_n_boroughs_of_a_scale_row_for_row(tmp_path, monkeypatch):
+    """`boroughs=N` (the region benchmark's 1, 3, 11 and 33): the first N boroughs of the scale, each
+    from its own seed, so fewer boroughs are a subset of more, row for row."""
+    from extract import generate
+
+    monkeypatch.setitem(generate.SCALES, "region", generate.Scale(boroughs=3, history_years=2, size=0.01, posts=12))
+    one = generate_night(tmp_path / "one", NIGHT, scale="region", boroughs=1, feeds=[CRS_PEOPLE, HR_EMPLOYEES])
+    two = generate_night(tmp_path / "two", NIGHT, scale="region", boroughs=2, feeds=[CRS_PEOPLE, HR_EMPLOYEES])
+    for feed in (CRS_PEOPLE, HR_EMPLOYEES):
+        rows_one, rows_two = read_rows(one.files[feed.id]), read_rows(two.files[feed.id])
+        assert rows_one and rows_two[:len(rows_one)] == rows_one and len(rows_two) > len(rows_one)
+    assert {r["person_id"][:3] for r in read_rows(one.files[CRS_PEOPLE.id])} == {"B01"}
+    assert {r["person_id"][:3] for r in read_rows(two.files[CRS_PEOPLE.id])} == {"B01", "B02"}
+    with pytest.raises(ValueError, match="at least 1"):
+        generate_night(tmp_path / "none", NIGHT, scale="region", boroughs=0, feeds=[CRS_PEOPLE])

@@ -23,6 +23,7 @@ import os
 import subprocess
 import sys
 import time
+import warnings
 
 import psycopg2
 import pytest
@@ -205,6 +206,12 @@ def test_dq_holds_the_results_of_both(nights, conn):
           and expectation = 'expect_column_values_to_match_regex(person_key)'""")
     # The failing value may be a raw identifier: counted, but not copied into dq.
     assert failed == [("critical", False, 1, "withheld", None)]
+    wrong_length = query(conn, """
+        select severity, success, unexpected_count, sample_kind, unexpected_sample::text
+        from dq.validation_results
+        where run_id = 'quality_test_night_2' and suite = 'marts.mart_return_home_interviews'
+          and expectation = 'expect_column_value_lengths_to_equal(person_key)'""")
+    assert wrong_length == [("critical", False, 1, "withheld", None)]
     warned = query(conn, f"""
         select severity, success, unexpected_count from dq.validation_results
         where validation_run_id = ({LATEST_MARTS_GATE_OF_NIGHT_1}) and expectation like 'return\\_month not after%%'
@@ -232,6 +239,42 @@ def test_the_reports_show_both_nights(nights):
     index = nights["report"].with_name("index.html").read_text()
     assert NIGHT_1.isoformat() in index and NIGHT_2.isoformat() in index
     assert LEAKED_ID not in html + held_back
+
+
+def test_the_raw_gate_reads_the_nights_partition_and_names_the_failing_rows(nights, settings, conn):
+    """The raw gate validates each feed's partition for the night as a table (a query asset would
+    make GX fetch every row of the night into the task's process to learn its columns), asks GX for
+    counts only, and then again for the first row numbers of a check that failed."""
+    import great_expectations as gx
+
+    from warehouse.settings import GX_PROJECT_DIR
+
+    # Two rows the loader would have quarantined, written straight into the night's batch.
+    spoiled = query(conn, """
+        update raw.crs__missing_episodes set missing_type = 'X'
+        where _extract_date = %s and _row_number in (
+            select _row_number from raw.crs__missing_episodes where _extract_date = %s
+            order by _row_number limit 2)
+        returning _row_number""", (NIGHT_2, NIGHT_2))
+    assert len(spoiled) == 2
+    with pytest.raises(QualityGateFailed) as failed:
+        nightly.validate_raw(NIGHT_2, settings, run_id="quality_test_raw_night_2")
+    assert "expect_column_values_to_be_in_set(missing_type): 2 unexpected" in str(failed.value)
+    [(unexpected, kind, sample)] = query(conn, """
+        select unexpected_count, sample_kind, unexpected_sample from dq.validation_results
+        where run_id = 'quality_test_raw_night_2' and suite = 'raw.crs__missing_episodes' and not success
+          and severity = 'critical'""")
+    assert (unexpected, kind, sorted(sample)) == (2, "row_number", sorted(r[0] for r in spoiled))
+
+    [(partition,)] = query(conn, """
+        select child.relname from pg_inherits i join pg_class child on child.oid = i.inhrelid
+        where i.inhparent = 'raw.crs__missing_episodes'::regclass
+          and pg_get_expr(child.relpartbound, child.oid) = %s""", (f"FOR VALUES IN ('{NIGHT_2.isoformat()}')",))
+    with warnings.catch_warnings():  # schema_name: see expectations/validate.py, _run_gx
+        warnings.filterwarnings("ignore", message=".*schema_name. is deprecated", category=DeprecationWarning)
+        asset = gx.get_context(mode="file", project_root_dir=str(GX_PROJECT_DIR)).data_sources.get(
+            "warehouse").get_asset("raw.crs__missing_episodes")
+    assert (asset.type, asset.schema_name, asset.table_name) == ("table", "raw", partition)
 
 
 # --- one build at a time, and only the build that passed is published (warehouse/builds.py) ------

@@ -87,6 +87,8 @@ def test_mart_suite_follows_the_conventions():
     assert between == {"offered_within_72h_rate": (0, 1), "vacancy_rate": (None, 1)}
     [key] = checks_of(suite, "ExpectColumnValuesToMatchRegex")
     assert key.column == "person_key" and key.kwargs["regex"] == suites.PSEUDONYMOUS_KEY_REGEX
+    [length] = checks_of(suite, "ExpectColumnValueLengthsToEqual")
+    assert (length.column, length.kwargs["value"]) == ("person_key", 64)
     [pair] = checks_of(suite, "ExpectColumnPairValuesAToBeGreaterThanB")
     assert (pair.kwargs["column_A"], pair.kwargs["column_B"]) == ("offer_measured_count",
                                                                   "offered_within_72h_count")

@@ -117,7 +117,8 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 
     if not args.no_generate:
         _step(f"Generating a synthetic night's extract for {extract_date} (scale {args.scale}, seed {args.seed})")
-        night = generate_night(settings.landing_dir, extract_date, scale=args.scale, seed=args.seed)
+        night = generate_night(settings.landing_dir, extract_date, scale=args.scale, seed=args.seed,
+                               boroughs=args.boroughs)
         for feed, path in night.files.items():
             print(f"  {feed:32} {night.rows[feed]:>8,} rows  {path}")
 
@@ -426,6 +427,7 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--extract-date", help="YYYY-MM-DD; default yesterday (London)")
     run.add_argument("--scale", default="borough", help="generator scale: tiny, borough, region")
     run.add_argument("--seed", type=int, default=20261123)
+    run.add_argument("--boroughs", type=int, help="generate the first N boroughs of the scale (default: all)")
     run.add_argument("--no-generate", action="store_true", help="use files already in the landing folder")
     run.add_argument("--full-refresh", action="store_true",
                      help="dbt --full-refresh: recompute every row instead of only the new or changed ones")
@@ -437,6 +439,7 @@ def main(argv: list[str] | None = None) -> int:
     gen.add_argument("--extract-date", required=True)
     gen.add_argument("--scale", default="borough")
     gen.add_argument("--seed", type=int, default=20261123)
+    gen.add_argument("--boroughs", type=int, help="the first N boroughs of the scale (default: all)")
     sub.add_parser("start", help="start the embedded PostgreSQL")
     sub.add_parser("stop", help="stop the embedded PostgreSQL")
     sub.add_parser("status", help="show settings and state")
@@ -465,7 +468,7 @@ def main(argv: list[str] | None = None) -> int:
             from extract.generate import generate_night
 
             night = generate_night(settings.landing_dir, date.fromisoformat(args.extract_date),
-                                   scale=args.scale, seed=args.seed)
+                                   scale=args.scale, seed=args.seed, boroughs=args.boroughs)
             for feed, path in night.files.items():
                 print(f"{feed:32} {night.rows[feed]:>8,} rows  {path}")
             return 0

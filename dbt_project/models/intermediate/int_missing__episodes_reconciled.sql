@@ -94,6 +94,26 @@ births as (
     select person_id, date_of_birth from {{ ref('stg_crs__people') }}
 ),
 
+-- The episode checks across a child's episodes, over the council's episodes alone. Computed before
+-- the joins below: with the window after them, the planner kept the episodes in the window's order
+-- through a nested loop that compared every episode with every police match (225 million
+-- comparisons at three boroughs, growing with the square of the region).
+council_ordered as (
+    select
+        c.*,
+        -- Overlaps an earlier episode of the child (one still open at this start) or a later one
+        -- (starting before this return). Episodes are ordered by start, then id, so a duplicate
+        -- (same start) overlaps the one before it.
+        coalesce(
+            c.missing_start_at < max(coalesce(c.returned_at, 'infinity'::timestamptz)) over (
+                partition by c.person_id order by c.missing_start_at, c.episode_id
+                rows between unbounded preceding and 1 preceding)
+            or lead(c.missing_start_at) over (partition by c.person_id order by c.missing_start_at, c.episode_id)
+               < coalesce(c.returned_at, 'infinity'::timestamptz),
+            false)                              as overlaps_another_episode
+    from council c
+),
+
 council_episodes as (
     select
         c.episode_id                            as reconciled_episode_id,
@@ -111,19 +131,10 @@ council_episodes as (
         coalesce(p.police_notification_count, 0) as police_notification_count,
         p.police_risk_level,
         coalesce(c.returned_at < c.missing_start_at, false) as ends_before_start,
-        -- Overlaps an earlier episode of the child (one still open at this start) or a later one
-        -- (starting before this return). Episodes are ordered by start, then id, so a duplicate
-        -- (same start) overlaps the one before it.
-        coalesce(
-            c.missing_start_at < max(coalesce(c.returned_at, 'infinity'::timestamptz)) over (
-                partition by c.person_id order by c.missing_start_at, c.episode_id
-                rows between unbounded preceding and 1 preceding)
-            or lead(c.missing_start_at) over (partition by c.person_id order by c.missing_start_at, c.episode_id)
-               < coalesce(c.returned_at, 'infinity'::timestamptz),
-            false)                              as overlaps_another_episode,
+        c.overlaps_another_episode,
         coalesce((c.missing_start_at at time zone '{{ var("source_time_zone") }}')::date < b.date_of_birth, false)
                                                 as starts_before_birth
-    from council c
+    from council_ordered c
     left join police_by_council_episode p on p.council_episode_id = c.episode_id
     left join births b on b.person_id = c.person_id
 ),

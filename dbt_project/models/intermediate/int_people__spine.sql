@@ -18,11 +18,7 @@
   uses; an unmatched police child gets pseudonymise(police reference, 'police_person'), so
   the child can still be counted (and followed across episodes) without a council record.
 -#}
-with stg_crs__missing_episodes as (
-    select * from {{ ref('stg_crs__missing_episodes') }}
-),
-
-stg_provider__return_interviews as (
+with stg_provider__return_interviews as (
     select * from {{ ref('stg_provider__return_interviews') }}
 ),
 
@@ -61,20 +57,10 @@ by_identifier as (
     left join unique_nhs_numbers by_nhs on by_nhs.nhs_number = n.nhs_number
 ),
 
--- With no identifier: the date of birth AND a council missing episode of that child matching
--- the notification's time (macro police_notification_matches_episode), when exactly one
--- council child fits both. Date of birth alone is never enough.
+-- With no identifier: the date of birth AND a council missing episode of that child at the same
+-- time, when exactly one council child fits both (its own model, which says why).
 by_birth_and_episode as (
-    select n.notification_id, min(people.person_id) as person_id
-    from by_identifier n
-    join people on people.date_of_birth = n.date_of_birth
-    join stg_crs__missing_episodes e
-        on e.person_id = people.person_id
-        and {{ police_notification_matches_episode('n.reported_missing_at', 'n.found_at', 'e.missing_start_at', 'e.returned_at') }}
-    where n.candidate_person_id is null
-      and n.crs_person_id is null  -- a council id the council does not know is a problem to report, not to guess past
-    group by n.notification_id
-    having count(distinct people.person_id) = 1
+    select * from {{ ref('int_people__police_matched_by_birth_and_episode') }}
 ),
 
 notification_candidates as (

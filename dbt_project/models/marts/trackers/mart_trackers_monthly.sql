@@ -24,6 +24,20 @@ months as (
 
 trackers as (
     select distinct tracker from entries
+),
+
+-- Each entry with the months it can count in: from the month it started to the month it ended
+-- (or the last month while open). Outside those months every count below is false for it, so
+-- pairing each entry with every month (what this model did) only multiplied the work by the months
+-- of history: 32 million pairs for a 33-borough region over ten years.
+entry_months as (
+    select months.activity_month, months.month_end_date, entries.*
+    from entries
+    cross join lateral generate_series(
+        entries.start_month,
+        coalesce(entries.end_month, (select max(activity_month) from months)),
+        interval '1 month') as entry_month(month_start)
+    join months on months.activity_month = entry_month.month_start::date
 )
 
 select
@@ -41,5 +55,7 @@ select
         where {{ unresolved_at_month_end }})                        as unresolved_escalation_oldest_age_days
 from months
 cross join trackers
-left join entries on entries.tracker = trackers.tracker
+left join entry_months as entries
+    on entries.activity_month = months.activity_month
+   and entries.tracker = trackers.tracker
 group by months.activity_month, trackers.tracker
