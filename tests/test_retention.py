@@ -87,6 +87,17 @@ def test_rows_older_than_the_setting_are_deleted_from_every_batch(published_nigh
     assert set(recorded[later]) == {t for t in RULES if t in six_years_on["before"]}  # zero counts recorded too
 
 
+def test_the_incremental_staging_table_loses_the_rows_raw_lost(published_night, six_years_on):
+    """stg_crs__contacts is kept between nights and merges only new batches (docs/scale.md): a contact
+    retention deleted from raw must go from it too, or the next night's marts would still count it."""
+    cutoff = years_before(six_years_on["later"], int(RULES["staging.stg_crs__contacts"]["keep"].split()[0]))
+    [staged] = [a for a in six_years_on["applied"] if a["dataset"] == "staging.stg_crs__contacts"]
+    conn = db.connect(published_night["settings"])
+    left = query(conn, "select count(*) from staging.stg_crs__contacts where contact_at < %s", (cutoff.isoformat(),))
+    conn.close()
+    assert staged["rows_affected"] > 0 and left == [(0,)]
+
+
 def test_the_published_night_still_passes_its_raw_gate(published_night, six_years_on):
     """The gate expects what the manifest recorded less what retention removed since."""
     outcomes = run_step(published_night, "validate_raw", published_night["night"])

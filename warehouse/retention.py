@@ -4,9 +4,9 @@ Applied each night (the ``apply_retention`` step, after the load and before the 
 gate, so nothing built that night holds what retention removes), by the role that owns the zone:
 
 * ``rows``: person-level rows whose event ended more than ``keep`` before the night are deleted
-  from every batch of a raw feed (so the marts built from it that night leave them out), and
-  from the snapshots' history (a snapshot table keeps old versions of rows the feeds no longer
-  carry). The raw quality gate expects exactly what the load manifest recorded, less what
+  from every batch of a raw feed (so the marts built from it that night leave them out), from
+  the snapshots' history (a snapshot table keeps old versions of rows the feeds no longer
+  carry), and from the incremental feeds' staging tables (kept between nights, docs/scale.md). The raw quality gate expects exactly what the load manifest recorded, less what
   retention removed from a batch (``raw.load_manifest.rows_expired``).
 * ``raw_batches``: each night's whole extract of a snapshot feed is a complete copy of the
   children's records: a night's batch older than ``keep`` is dropped, never the latest batch of
@@ -128,9 +128,10 @@ def apply_retention(settings: Settings, night: date, *, as_roles: bool = False) 
     by_schema: dict[str, list[dict]] = {}
     for rule in rules.get("rows") or ():
         by_schema.setdefault(rule["table"].split(".")[0], []).append(rule)
-    unknown = set(by_schema) - {"raw", "snapshots"}
+    unknown = set(by_schema) - {"raw", "snapshots", "staging"}
     if unknown:
-        raise audiences.DeclarationError(f"retention.rows: only raw and snapshots tables, not {', '.join(unknown)}")
+        raise audiences.DeclarationError(f"retention.rows: only raw, snapshots and staging tables, not "
+                                         f"{', '.join(unknown)}")
 
     applied: list[Applied] = []
     loader = settings.as_role(decl.loader.name) if as_roles else settings
@@ -152,12 +153,15 @@ def apply_retention(settings: Settings, night: date, *, as_roles: bool = False) 
     finally:
         conn.close()
 
-    if by_schema.get("snapshots"):
+    # The transformer's tables: the snapshots' history, and the incremental feeds' staging tables,
+    # which are kept between nights and so would keep a row retention deleted from raw.
+    transformer_rules = [*by_schema.get("snapshots", ()), *by_schema.get("staging", ())]
+    if transformer_rules:
         transformer = settings.as_role(decl.transformer.name) if as_roles else settings
         conn = db.connect(transformer)
         try:
             with conn.cursor() as cur:
-                for rule in by_schema["snapshots"]:
+                for rule in transformer_rules:
                     applied += [a for a in [_expire_rows(cur, night, rule)] if a]
             conn.commit()
         finally:
