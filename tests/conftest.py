@@ -101,3 +101,13 @@ def nightly_run(settings, nightly_landing):
         env=dict(os.environ) | {"SAFEGUARDING_LANDING_DIR": str(nightly_landing)})
     result.started, result.finished = started, datetime.now(timezone.utc)
     return result
+
+
+@pytest.fixture(scope="session")
+def built_nights(settings, tmp_path_factory):
+    """Generated nights built and published once per session, shared read-only (tests/nights.py)."""
+    from nights import BuiltNights
+
+    nights = BuiltNights(settings, tmp_path_factory)
+    yield nights
+    nights.drop_all()
