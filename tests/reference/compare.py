@@ -57,12 +57,18 @@ def compare_rows(reference: pd.DataFrame, mart: pd.DataFrame, keys: list[str], c
     """Every difference between two tables with the same key: rows only one side has (column
     "(row)"), and cells that differ. `only_when(reference_row) -> set of columns` limits the cells
     compared on a row (e.g. flags only where the reference counts the row)."""
-    ref = {tuple(canonical(v) for v in k): r for k, r in
-           zip(reference[keys].itertuples(index=False, name=None), reference.to_dict("records"))}
-    got = {tuple(canonical(v) for v in k): r for k, r in
-           zip(mart[keys].itertuples(index=False, name=None), mart.to_dict("records"))}
+    def by_key(frame):
+        rows, count = {}, {}
+        for k, r in zip(frame[keys].itertuples(index=False, name=None), frame.to_dict("records")):
+            k = tuple(canonical(v) for v in k)
+            rows[k], count[k] = r, count.get(k, 0) + 1
+        return rows, count
+
+    (ref, ref_count), (got, got_count) = by_key(reference), by_key(mart)
     differences = []
     for k in sorted(set(ref) | set(got), key=lambda k: tuple(str(x) for x in k)):
+        if ref_count.get(k, 0) > 1 or got_count.get(k, 0) > 1:  # one row per key, or the key is not one
+            differences.append(Difference(k, "(rows with this key)", ref_count.get(k, 0), got_count.get(k, 0)))
         if k not in got:
             differences.append(Difference(k, "(row)", "present", "missing"))
             continue
