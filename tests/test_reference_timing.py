@@ -60,6 +60,7 @@ def families(extract_date: date) -> dict[str, tuple]:
         "rhi_offer_before_return": (missing_episode(extract_date, "offer_before_return"), 10),
         "rhi_duplicate": (missing_episode(extract_date, "duplicate"), 15),
         "rhi_same_minute": (missing_episode(extract_date, "same_minute"), 10),
+        "rhi_provider_by_time": (missing_episode(extract_date, "provider_by_time"), 20),
         "contacts": (contact(extract_date), 60),
         "working_days": (working_days_case(extract_date, 2016, extract_date.year), 60),
         "working_days_before_2015": (working_days_case(extract_date, 2009, 2014), 10),
@@ -235,6 +236,14 @@ def test_two_offers_in_the_same_minute_take_the_lowest_id(nights):
     """docs/marts.md: the first offer across both sources, "earliest offer, then records with no
     offer, lowest id"."""
     assert not (found := _rhi("rhi_same_minute")(nights)), found
+
+
+def test_a_provider_return_is_tied_by_child_and_time_within_168_hours(nights):
+    """docs/marts.md: a provider return with no council episode id or police notification is "the
+    child's latest episode that started before the referral and returned at most 168 h before it":
+    referred during the absence, at the 168th hour after the return and the minute after, or while
+    the child is still missing (see the reference's decisions in docs/marts.md)."""
+    assert not (found := _rhi("rhi_provider_by_time")(nights)), found
 
 
 def test_contacts_decided_within_24_real_hours(nights):

@@ -101,9 +101,15 @@ def missing_episode(draw, extract_date: date, kind: str):
     kind: "closed" (returned, the 72 hours over by the extract time), "pending" (returned in the
     72 hours before the extract time, or still missing), "offer_before_return", "duplicate"
     (the same episode recorded twice), "same_minute" (a council form and a provider return
-    offering in the same minute, with different outcomes). Other kinds never offer twice in one minute."""
+    offering in the same minute, with different outcomes), "provider_by_time" (a provider return
+    with no ids, referred around the return: during the absence, 168 hours after, or while the
+    child is still missing). Other kinds never offer twice in one minute, and tie a provider return
+    by child and time only when it was referred after the return."""
     end = datetime.combine(extract_date + timedelta(days=1), datetime.min.time())
-    if kind == "pending":
+    if kind == "provider_by_time":  # long returned (the 168 hours over by the extract time), or still missing
+        returned = draw(moments(extract_date, HOURS_72).filter(lambda m: m + timedelta(hours=210) <= end))
+        returned = None if draw(st.integers(0, 3)) == 0 else returned
+    elif kind == "pending":
         returned = end - timedelta(minutes=draw(st.one_of(
             st.sampled_from([1, HOURS_72 - 60, HOURS_72 - 1, HOURS_72, HOURS_72 + 1, HOURS_72 + 60]),
             st.integers(1, HOURS_72 + 120))))
@@ -147,10 +153,19 @@ def missing_episode(draw, extract_date: date, kind: str):
             forms.append(dict(row, rhi_id=f"R{n}", episode_id=episode_id,
                               conducted_by=draw(st.sampled_from(["COUNCIL", "PROVIDER"]))))
         else:
-            by_id = kind == "same_minute" or draw(st.booleans())
+            # Tied by the council's episode id, or by child and time (a referral after the return).
+            by_id = kind == "same_minute" or not returned or draw(st.booleans())
             referral = min(base + timedelta(minutes=draw(st.integers(0, 8 * 24 * 60))), end)
             provider.append(dict(row, provider_rhi_id=f"V{n}", crs_episode_id=episode_id if by_id else "",
                                  police_notification_id="", referral_received_at=text(referral)))
+    if kind == "provider_by_time":  # a provider return with no ids, around the 168 hours after the return
+        minutes = draw(st.one_of(st.sampled_from([-1, 0, 1, 168 * 60 - 1, 168 * 60, 168 * 60 + 1]),
+                                 st.integers(-24 * 60, 200 * 60)))
+        referral = min((returned or start) + timedelta(minutes=minutes), end)
+        offered = referral + timedelta(minutes=draw(st.integers(0, 24 * 60)))
+        provider.append({"provider_rhi_id": "V9", "crs_episode_id": "", "police_notification_id": "",
+                         "referral_received_at": text(referral), "offered_at": text(offered) if offered <= end else "",
+                         "interview_at": "", "outcome": "OFFERED_DECLINED"})
     return {"crs__missing_episodes": episodes, "crs__return_home_interviews": forms,
             "provider__return_interviews": provider}
 

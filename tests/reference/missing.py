@@ -168,14 +168,17 @@ def episodes(inputs, key: str, settings: Settings = DEFAULTS) -> pd.DataFrame:
         for p in provider.itertuples(index=False):
             # docs/marts.md: by the council episode id, else the police notification id, else the
             # child's latest episode that started before the referral and returned at most 168 h
-            # before it. DECISION: an id that names nothing known falls through to the next rule.
+            # before it. DECISION: an id that names nothing known falls through to the next rule;
+            # "at most 168 h before" bounds how long before: an episode still open, or returned
+            # after the referral was made (the child referred while missing), fits too; and
+            # "started before" includes the same minute (times are to the minute).
             episode = survivor.get(p.crs_episode_id) if p.crs_episode_id else None
             if episode is None and p.police_notification_id:
                 episode = notification_episode.get(p.police_notification_id)
             if episode is None:
                 fits = [r for r in by_person.get(p.crs_person_id, [])
-                        if r["missing_start_at"] < p.referral and not pd.isna(r["returned_at"])
-                        and timedelta(0) <= p.referral - r["returned_at"] <= match_window]
+                        if r["missing_start_at"] <= p.referral
+                        and (pd.isna(r["returned_at"]) or p.referral - r["returned_at"] <= match_window)]
                 if fits:
                     episode = max(fits, key=lambda r: (r["missing_start_at"], r["episode"]))["episode"]
             if episode is not None:
