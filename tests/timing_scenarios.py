@@ -86,12 +86,23 @@ def moments(draw, extract_date: date, before_minutes: int):
     return min(moment, end)
 
 
+def now_and_then(draw) -> bool:
+    """True about one time in five (hypothesis leans towards small integers: 0 would be common)."""
+    return draw(st.integers(0, 4)) == 3
+
+
+def around(limit: int):
+    """Minutes around a time limit: just past it first (hypothesis favours a list's first values),
+    on it, just inside, and an hour either way (a clock change's hour), or anything up to twice it."""
+    boundaries = st.sampled_from([limit + 1, limit, limit - 1, limit + 60, limit - 60, limit + 61, limit - 59,
+                                  limit + 59, limit - 61, 0, 1])
+    return st.one_of(boundaries, boundaries, st.integers(0, 2 * limit))
+
+
 HOURS_72 = 72 * 60
 # Offsets (minutes after the return) for an offer: the 72-hour boundary on both sides, a clock
 # change's hour either way, and anything up to four days.
-_OFFER_BOUNDARIES = st.sampled_from([0, 1, HOURS_72 - 61, HOURS_72 - 60, HOURS_72 - 59, HOURS_72 - 1, HOURS_72,
-                                     HOURS_72 + 1, HOURS_72 + 59, HOURS_72 + 60, HOURS_72 + 61])
-OFFER_OFFSETS = st.one_of(_OFFER_BOUNDARIES, _OFFER_BOUNDARIES, st.integers(0, 100 * 60))
+OFFER_OFFSETS = around(HOURS_72)
 
 
 @st.composite
@@ -108,12 +119,12 @@ def missing_episode(draw, extract_date: date, kind: str):
     end = datetime.combine(extract_date + timedelta(days=1), datetime.min.time())
     if kind == "provider_by_time":  # long returned (the 168 hours over by the extract time), or still missing
         returned = draw(moments(extract_date, HOURS_72).filter(lambda m: m + timedelta(hours=210) <= end))
-        returned = None if draw(st.integers(0, 3)) == 0 else returned
+        returned = None if now_and_then(draw) else returned
     elif kind == "pending":
         returned = end - timedelta(minutes=draw(st.one_of(
             st.sampled_from([1, HOURS_72 - 60, HOURS_72 - 1, HOURS_72, HOURS_72 + 1, HOURS_72 + 60]),
             st.integers(1, HOURS_72 + 120))))
-        returned = None if draw(st.integers(0, 5)) == 0 else returned
+        returned = None if now_and_then(draw) else returned
     else:
         returned = draw(moments(extract_date, HOURS_72).filter(lambda m: m + timedelta(hours=74) <= end))
     start = (returned or end) - timedelta(minutes=draw(st.integers(1, 5 * 24 * 60)))
@@ -162,7 +173,8 @@ def missing_episode(draw, extract_date: date, kind: str):
         minutes = draw(st.one_of(st.sampled_from([-1, 0, 1, 168 * 60 - 1, 168 * 60, 168 * 60 + 1]),
                                  st.integers(-24 * 60, 200 * 60)))
         referral = min((returned or start) + timedelta(minutes=minutes), end)
-        offered = referral + timedelta(minutes=draw(st.integers(0, 24 * 60)))
+        # offered after the return (an offer before it is a family of its own)
+        offered = max(referral, returned or referral) + timedelta(minutes=draw(st.integers(0, 24 * 60)))
         provider.append({"provider_rhi_id": "V9", "crs_episode_id": "", "police_notification_id": "",
                          "referral_received_at": text(referral), "offered_at": text(offered) if offered <= end else "",
                          "interview_at": "", "outcome": "OFFERED_DECLINED"})
@@ -175,11 +187,9 @@ def contact(draw, extract_date: date):
     """A contact to the front door, decided around its 24 hours, or not yet decided."""
     end = datetime.combine(extract_date + timedelta(days=1), datetime.min.time())
     received = draw(moments(extract_date, 24 * 60))
-    boundaries = st.sampled_from([0, 24 * 60 - 61, 24 * 60 - 60, 24 * 60 - 59, 24 * 60 - 1, 24 * 60, 24 * 60 + 1,
-                                  24 * 60 + 59, 24 * 60 + 60, 24 * 60 + 61])
-    minutes = draw(st.one_of(boundaries, boundaries, st.integers(0, 72 * 60)))
+    minutes = draw(around(24 * 60))
     decided = received + timedelta(minutes=minutes)
-    if decided > end or draw(st.integers(0, 4)) == 0:
+    if decided > end or now_and_then(draw):
         decided = None
     row = {"contact_id": "C1", "contact_at": text(received), "contact_source": "1A",
            "decision_at": text(decided) if decided else "", "decision": "NFA" if decided else "",
@@ -203,14 +213,14 @@ def working_days_case(draw, extract_date: date, first_year: int, last_year: int)
     last = min(extract_date, date(last_year, 12, 31))
     start = draw(st.sampled_from(working_day_anchors(first_year, last)))
     feeds = {}
-    around = st.one_of(st.sampled_from([-1, 0, 1, 2, 3]), st.integers(-10, 10))
+    days = st.one_of(st.sampled_from([1, 0, -1, 2, 3]), st.integers(-10, 10))  # after the last day first
     due = working_day_deadline(start, 45)
-    authorised = due + timedelta(days=draw(around))
+    authorised = due + timedelta(days=draw(days))
     feeds["crs__assessments"] = [{"assessment_id": "A1", "start_date": start.isoformat(),
                                   "authorised_date": authorised.isoformat() if authorised <= extract_date
-                                  and draw(st.integers(0, 5)) else "", "is_pre_birth": "N", "team": "Team A"}]
+                                  and not now_and_then(draw) else "", "is_pre_birth": "N", "team": "Team A"}]
     due = working_day_deadline(start, 15)
-    icpc = due + timedelta(days=draw(around))
+    icpc = due + timedelta(days=draw(days))
     outcome = draw(st.sampled_from(["icpc", "no_icpc_needed", "open", "awaiting"]))
     if icpc > extract_date and outcome == "icpc":
         outcome = "awaiting"
@@ -222,7 +232,7 @@ def working_days_case(draw, extract_date: date, first_year: int, last_year: int)
     if outcome == "icpc":
         feeds["crs__icpcs"].append({"icpc_id": "I1", "s47_id": "S1", "icpc_date": icpc.isoformat(),
                                     "cp_plan_required": draw(st.sampled_from(["Y", "N"]))})
-    if draw(st.integers(0, 4)) == 0:  # a conference with no section 47 enquiry (a child transferred in)
+    if now_and_then(draw):  # a conference with no section 47 enquiry (a child transferred in)
         feeds["crs__icpcs"].append({"icpc_id": "I2", "s47_id": "", "icpc_date": min(icpc, extract_date).isoformat(),
                                     "cp_plan_required": "Y"})
     return feeds
@@ -274,8 +284,8 @@ def care_leaver(draw, extract_date: date, recorded: str, derive):
               "in_education": in_education}
     # The first plan around its deadlines: the statutory due date, the local window before 16.
     due = add_months(max(b16, eligible_from or b16), 3)
-    around = draw(st.sampled_from(["due", "window_start", "sixteen", "none"]))
-    anchor = {"due": due, "window_start": add_months(b16, -3), "sixteen": b16, "none": None}[around]
+    near = draw(st.sampled_from(["due", "window_start", "sixteen", "none"]))
+    anchor = {"due": due, "window_start": add_months(b16, -3), "sixteen": b16, "none": None}[near]
     events = []
     if anchor:
         plan = anchor + timedelta(days=draw(st.integers(-2, 2)))
