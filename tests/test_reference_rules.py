@@ -91,16 +91,16 @@ def test_eligibility_is_13_weeks_in_total_since_14_with_a_period_after_16():
     b16 = nth_birthday(dob, 16)
     # In care at 14 for nine months, back in care after 16: eligible the day care starts again.
     spans = [(date(2021, 7, 12), date(2022, 4, 9), "C2"), (date(2023, 8, 15), date(2023, 11, 18), "C2")]
-    assert pathway.eligibility(dob, spans, date(2026, 11, 22)) == (date(2023, 8, 15), date(2021, 7, 12))
-    # 13 weeks (91 days) from entry at 15 and three quarters, complete after 16: eligible then.
+    assert pathway.eligibility(dob, spans, date(2026, 11, 22)) == date(2023, 8, 15)
+    # Looked after from 60 days before 16: the 91st day, counting the first, is 30 days after 16.
     spans = [(b16 - timedelta(days=60), None, "C2")]
-    assert pathway.eligibility(dob, spans, date(2026, 11, 22))[0] == b16 + timedelta(days=31)
-    # 76 days only (issue 15 item 4's example): never eligible.
-    spans = [(b16 - timedelta(days=40), b16 + timedelta(days=36), "C2")]
-    assert pathway.eligibility(dob, spans, date(2026, 11, 22))[0] is None
+    assert pathway.eligibility(dob, spans, date(2026, 11, 22)) == b16 + timedelta(days=30)
+    # 76 days only (issue 15 item 4's example): never eligible; 91 days ending the day after 16: eligible that day.
+    assert pathway.eligibility(dob, [(b16 - timedelta(days=40), b16 + timedelta(days=36), "C2")], date(2026, 11, 22)) is None
+    assert pathway.eligibility(dob, [(b16 - timedelta(days=90), b16 + timedelta(days=1), "C2")],
+                               date(2026, 11, 22)) == b16
     # Short breaks (V3/V4) do not count (regulation 40(2)).
-    spans = [(b16 - timedelta(days=200), None, "V4")]
-    assert pathway.eligibility(dob, spans, date(2026, 11, 22)) == (None, None)
+    assert pathway.eligibility(dob, [(b16 - timedelta(days=200), None, "V4")], date(2026, 11, 22)) is None
 
 
 def test_the_row_checks_hold_back_what_the_loader_holds_back():

@@ -23,9 +23,6 @@ from .rules import dates, nth_birthday
 class Inputs:
     extract_date: date
     feeds: dict[str, pd.DataFrame | None] = field(default_factory=dict)
-    # Leaving-care categories derived from looked-after history (a full case recording system),
-    # or taken as mapped (a statutory return holds no history to derive them from).
-    derive_leaving_care: bool = True
     held_back: dict[str, pd.DataFrame] = field(default_factory=dict)
     landing: Landing | None = None  # read a feed's files when first asked for
 
@@ -40,7 +37,7 @@ class Inputs:
 
 
 def from_landing(landing_dir: Path, extract_date: date) -> Inputs:
-    return Inputs(extract_date, derive_leaving_care=True, landing=Landing(landing_dir, extract_date))
+    return Inputs(extract_date, landing=Landing(landing_dir, extract_date))
 
 
 def _return_table(folder: Path, feed: Feed) -> pd.DataFrame | None:
@@ -98,4 +95,4 @@ def from_ssda903(folder: Path, as_at: date) -> Inputs:
     for feed_id in ("crs__people", "crs__looked_after_episodes", "crs__missing_episodes", "crs__care_leavers"):
         kept, held = checked_rows(FEEDS_BY_ID[feed_id], feeds[feed_id])
         feeds[feed_id], held_back[feed_id] = kept, held
-    return Inputs(as_at, feeds, derive_leaving_care=False, held_back=held_back)
+    return Inputs(as_at, feeds, held_back=held_back)

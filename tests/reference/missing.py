@@ -14,11 +14,12 @@ import pandas as pd
 
 from warehouse.pseudonymisation import pseudonym
 
-from .rules import DEFAULTS, Settings, dates, extract_time, local_month, london_instants
+from .rules import (DEFAULTS, Settings, counted, dates, extract_time, instant_status, local_month, london_instants,
+                    timely)
 
 RHI_COLUMNS = ("rhi_recorded", "rhi_recorded_by_council", "rhi_returned_by_provider", "offered_at", "interview_at",
-               "conducted_by", "outcome", "hours_to_offer", "hours_to_interview", "offered_within_72h",
-               "interviewed_within_72h", "offer_before_return")
+               "conducted_by", "outcome", "hours_to_offer", "hours_to_interview", "offer_status", "interview_status",
+               "offered_within_72h", "interviewed_within_72h", "offer_before_return")
 RISK_ORDER = {"HIGH": 4, "MEDIUM": 3, "LOW": 2, "NO_APPARENT_RISK": 1}
 FAR = pd.Timestamp.max.tz_localize("UTC")
 
@@ -52,9 +53,10 @@ def episodes(inputs, key: str, settings: Settings = DEFAULTS) -> pd.DataFrame:
     council = inputs.rows("crs__missing_episodes").copy()
     council["start"] = london_instants(council["missing_start"])
     council["returned"] = london_instants(council["missing_end"])
-    # DECISION: of two records of one absence, the one with the lowest id stands for it; every
-    # interview record of either belongs to it (domain.md: "one event, one row").
-    council = council.sort_values("episode_id")
+    # docs/marts.md, "One event, one row": of two records of one absence (same child, same start)
+    # the first by (a return recorded before none, then the lowest id) stands for it; every
+    # interview record or notification naming either belongs to it.
+    council = council.assign(_open=council["missing_end"] == "").sort_values(["_open", "episode_id"])
     first_id = council.groupby(["person_id", "start"], sort=False)["episode_id"].transform("first")
     survivor = dict(zip(council["episode_id"], first_id))
     council = council.drop_duplicates(subset=["person_id", "start"], keep="first")
@@ -193,17 +195,16 @@ def episodes(inputs, key: str, settings: Settings = DEFAULTS) -> pd.DataFrame:
         offered = first[0] if first else pd.NaT
         interview = first[4] if first else pd.NaT
         is_returned = not pd.isna(returned)
-        offered_in_time = bool(is_returned and not pd.isna(offered) and returned <= offered <= returned + window)
-        interviewed_in_time = bool(is_returned and not pd.isna(interview) and returned <= interview <= returned + window)
-        # domain.md: a window still open is pending, not late: outside numerator and denominator
-        # until the offer is made or the 72 hours have passed by the extract time.
-        in_denominator = bool(is_returned and (offered_in_time or returned + window <= as_at))
+        # docs/marts.md, "A window still open is pending": an offer recorded before the return is
+        # MISSED; with no offer yet, PENDING while the 72 hours run to or past the end of the extract.
+        offer_status = instant_status(returned, offered, returned + window, as_at) if is_returned else None
+        interview_status = instant_status(returned, interview, returned + window, as_at) if is_returned else None
         notifications = r["police_notifications"]
         row = {
             "person_key": r["person_key"], "missing_start_at": start, "episode": episode_id,
             "missing_type": r["missing_type"], "is_looked_after": r["is_looked_after"], "team": r["team"],
             "returned_at": returned if is_returned else pd.NaT,
-            "in_denominator": in_denominator,
+            "in_denominator": counted(offer_status) if rhi_measurable else is_returned,
             "recorded_by_council": r["recorded_by_council"], "notified_by_police": r["notified_by_police"],
             "police_notification_count": len(notifications),
             "police_risk_level": max((n.risk_level for n in notifications), key=RISK_ORDER.get) if notifications else None,
@@ -218,8 +219,8 @@ def episodes(inputs, key: str, settings: Settings = DEFAULTS) -> pd.DataFrame:
             "conducted_by": first[3] if first else None, "outcome": first[5] if first else None,
             # domain.md: no negative durations in published marts (the flag explains).
             "hours_to_offer": _hours(returned, offered), "hours_to_interview": _hours(returned, interview),
-            "offered_within_72h": offered_in_time if is_returned else None,
-            "interviewed_within_72h": interviewed_in_time if is_returned else None,
+            "offer_status": offer_status, "interview_status": interview_status,
+            "offered_within_72h": timely(offer_status), "interviewed_within_72h": timely(interview_status),
             # Flagged when an offer is recorded before the return; false otherwise (no offer, or open).
             "offer_before_return": bool(is_returned and not pd.isna(offered) and offered < returned),
         } if rhi_measurable else dict.fromkeys(RHI_COLUMNS))

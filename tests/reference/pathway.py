@@ -14,7 +14,7 @@ import pandas as pd
 
 from warehouse.pseudonymisation import pseudonym
 
-from .rules import DEFAULTS, Settings, add_months, dates, month_start, nth_birthday
+from .rules import DEFAULTS, PENDING, Settings, add_months, date_status, dates, month_start, nth_birthday, timely
 
 PATHWAY_CATEGORIES = ("ELIGIBLE", "RELEVANT", "FORMER_RELEVANT")
 # SSDA903 legal statuses of short breaks: CPPCR Regulations 2010 reg 40(2) leaves a pre-planned
@@ -32,15 +32,13 @@ def looked_after_spans(inputs) -> dict[str, list[tuple[date, date | None, str]]]
     return spans
 
 
-def eligibility(date_of_birth: date, spans, extract_date: date, settings: Settings = DEFAULTS):
-    """(eligibility date or None, first day looked after since 14 or None), CPPCR Regulations 2010
-    reg 40: looked after for 13 weeks in total (91 days) since the 14th birthday, by periods of
-    which one ends after the 16th birthday; eligible from 16 to 18.
-
-    DECISION: 13 weeks after a day is 91 days later (looked after from 1 January: 13 weeks are
-    complete on 2 April). A day is looked after when an episode has started on or before it and
-    has not ended on it (the SSDA903 convention: not looked after on the day an episode ends).
-    Days looked after are counted up to the extract date (no day after it is known)."""
+def eligibility(date_of_birth: date, spans, extract_date: date, settings: Settings = DEFAULTS) -> date | None:
+    """The eligibility date, CPPCR Regulations 2010 reg 40 as docs/marts.md counts it: days looked
+    after from the 14th birthday up to and including a day (looked after on a day: an episode
+    started on or before it and not ended on it, as SSDA903 counts; short breaks V3/V4 left out),
+    at least 91 (13 weeks); the first such day on or after the 16th birthday and before the 18th
+    on which the child is looked after. Days are counted up to the extract date (no later day is
+    known)."""
     b14, b16, b18 = nth_birthday(date_of_birth, 14), nth_birthday(date_of_birth, 16), nth_birthday(date_of_birth, 18)
     days = set()
     for start, end, status in spans:
@@ -50,27 +48,21 @@ def eligibility(date_of_birth: date, spans, extract_date: date, settings: Settin
         while day < stop:
             days.add(day)
             day += timedelta(days=1)
-    if not days:
-        return None, None
-    ordered = sorted(days)
-    if len(ordered) < settings.eligibility_days:
-        return None, ordered[0]
-    complete = ordered[settings.eligibility_days - 1] + timedelta(days=1)  # the day after the 91st day
-    if complete > b16:
-        eligible_from = complete
-    else:  # the 13 weeks were complete before 16: eligible on the first day looked after from 16
-        eligible_from = next((d for d in ordered if d >= b16), None)
-    if eligible_from is None or eligible_from >= b18 or eligible_from > extract_date:
-        return None, ordered[0]
-    return eligible_from, ordered[0]
+    for count, day in enumerate(sorted(days), start=1):
+        if day >= b18:
+            return None
+        if count >= settings.eligibility_days and day >= b16:
+            return day
+    return None
 
 
 def derived_category(date_of_birth: date | None, eligible_from: date | None, looked_after_now: bool,
                      in_education: bool, extract_date: date) -> str | None:
-    """The Children (Leaving Care) Act 2000 categories as at the extract date. DECISION: former
-    relevant from 18 until the 21st birthday, or the 25th when in education or training (the feed's
-    in_education flag); a young person who never became eligible is QUALIFYING (no pathway plan
-    duty); with no date of birth nothing can be derived (None)."""
+    """The Children (Leaving Care) Act 2000 categories as at the extract date (docs/marts.md,
+    "Derive what the statute defines"): eligible (16-17, looked after), relevant (16-17, not),
+    former relevant (18 to the 21st birthday, or the 25th when the care-leaver record says in
+    education or training). A young person who never became eligible is QUALIFYING (no pathway
+    plan duty); with no date of birth nothing can be derived (None)."""
     if date_of_birth is None:
         return None
     b16, b18 = nth_birthday(date_of_birth, 16), nth_birthday(date_of_birth, 18)
@@ -104,7 +96,11 @@ def in_touch(code: str):
 
 
 def young_people(inputs, key: str, settings: Settings = DEFAULTS) -> pd.DataFrame:
-    """The reference mart_pathway_plans."""
+    """The reference mart_pathway_plans: every young person eligible, relevant or former relevant by
+    either account, the episodes' or the care-leaver record's (docs/marts.md). The timeliness uses
+    the derived category and eligibility date; the recorded ones only where there is nothing to
+    derive from (no looked-after episode or no date of birth: a statutory return's care leavers,
+    whose earlier episodes the return does not hold)."""
     extract_date = inputs.extract_date
     people = inputs.rows("crs__people")
     date_of_birth = dict(zip(people["person_id"], dates(people["date_of_birth"])))
@@ -115,37 +111,50 @@ def young_people(inputs, key: str, settings: Settings = DEFAULTS) -> pd.DataFram
         ev = inputs.rows("crs__pathway_plan_events")
         for person, kind, day in zip(ev["person_id"], ev["event_type"], dates(ev["event_date"])):
             events[person].append((day, kind))
-    out = []
     leavers = inputs.rows("crs__care_leavers")
-    for cl in leavers.itertuples(index=False):
-        person = cl.person_id
+    records = {r["person_id"]: r for r in leavers.to_dict("records")} if leavers is not None else {}
+    out = []
+    for person in sorted(set(records) | set(spans)):
+        record = records.get(person)
         dob = date_of_birth.get(person)
-        if inputs.derive_leaving_care:
-            # domain.md: derive what the statute defines; the recorded category is compared with it.
-            eligible_from, first_looked_after = eligibility(dob, spans[person], extract_date, settings) if dob else (None, None)
-            now = any(s <= extract_date and (e is None or e > extract_date) for s, e, _ in spans[person])
-            category = derived_category(dob, eligible_from, now, cl.in_education == "Y", extract_date)
-        else:  # a statutory return: the category its mapping gives (docs/returns.md), no history to derive from
-            category, first_looked_after = cl.eligibility_category, None
-            eligible_from = dates(pd.Series([cl.eligibility_date]))[0]
-        if category not in PATHWAY_CATEGORIES:
-            continue
-        row = {"person_key": pseudonym(key, "person", person), "recorded_category": cl.eligibility_category,
-               "eligibility_category": category, "eligibility_date": eligible_from,
-               "birth_month": month_start(dob) if dob else None, "as_at_date": extract_date,
-               "has_personal_adviser": cl.personal_adviser_id != "",
-               "in_touch_code": cl.in_touch or None, "is_in_touch": in_touch(cl.in_touch),
-               "activity_code": cl.activity or None, "is_in_education_employment_training": is_eet(cl.activity),
-               "accommodation_code": cl.accommodation or None,
-               "is_accommodation_suitable": is_suitable(cl.accommodation),
+        recorded = record["eligibility_category"] if record else None
+        recorded_date = dates(pd.Series([record["eligibility_date"]]))[0] if record else None
+        derivable = dob is not None and bool(spans[person])
+        if derivable:
+            eligible_from = eligibility(dob, spans[person], extract_date, settings)
+            # Looked after at the extract date, short breaks (V3/V4) aside as in the 13 weeks.
+            now = any(s <= extract_date and (e is None or e > extract_date) and status not in SHORT_BREAKS
+                      for s, e, status in spans[person])
+            in_education = bool(record) and record["in_education"] == "Y"
+            derived = derived_category(dob, eligible_from, now, in_education, extract_date)
+            derived = derived if derived in PATHWAY_CATEGORIES else None
+            category, eligible_from = derived, (eligible_from if derived else None)
+            check = ("NOT_RECORDED" if not record else
+                     "AGREES" if recorded == derived or (recorded == "QUALIFYING" and derived is None) else "DIFFERS")
+        else:
+            category, eligible_from, check = recorded, recorded_date, "NOT_DERIVABLE"
+        if category not in PATHWAY_CATEGORIES and recorded not in PATHWAY_CATEGORIES:
+            continue  # no pathway plan duty by either account
+        record = record or {}
+        activity, accommodation, touch = (record.get(c, "") for c in ("activity", "accommodation", "in_touch"))
+        row = {"person_key": pseudonym(key, "person", person), "eligibility_category": category,
+               "recorded_eligibility_category": recorded, "recorded_eligibility_date": recorded_date,
+               "category_check": check if record else "NOT_RECORDED",
+               "eligibility_date": eligible_from, "birth_month": month_start(dob) if dob else None,
+               "as_at_date": extract_date, "has_personal_adviser": record.get("personal_adviser_id", "") != "",
+               "in_touch_code": touch or None, "is_in_touch": in_touch(touch) if record else None,
+               "activity_code": activity or None, "is_in_education_employment_training": is_eet(activity),
+               "accommodation_code": accommodation or None, "is_accommodation_suitable": is_suitable(accommodation),
                "is_pathway_plan_timeliness_measurable": plans_delivered}
         sixteen = nth_birthday(dob, 16) if dob else None
         row["sixteenth_birthday_month"] = month_start(sixteen) if sixteen else None
+        owed = category in PATHWAY_CATEGORIES  # the timeliness follows the category used
         starts = [d for d in (sixteen, eligible_from) if d]
-        due = add_months(max(starts), settings.pathway_plan_statutory_months) if starts else None
+        due = add_months(max(starts), settings.pathway_plan_statutory_months) if owed and starts else None
         row["statutory_due_date"] = due
         row["statutory_due_month"] = month_start(due) if due else None
-        measures = _plan_measures(sorted(events[person]), due, sixteen, eligible_from, first_looked_after,
+        first_looked_after = min((s for s, _, _ in spans[person]), default=None)
+        measures = _plan_measures(sorted(events[person]), due, sixteen if owed else None, first_looked_after,
                                   extract_date, settings)
         # docs/marts.md: without the plan events, timeliness and reviews are null (not measurable).
         row.update(measures if plans_delivered else dict.fromkeys(measures))
@@ -153,9 +162,9 @@ def young_people(inputs, key: str, settings: Settings = DEFAULTS) -> pd.DataFram
     return pd.DataFrame(out)
 
 
-def _plan_measures(events, due, sixteen, eligible_from, first_looked_after, extract_date, settings):
-    """Timeliness of the first plan and the review intervals (docs/marts.md, "Pathway plans").
-    domain.md: a window still open is pending (null), not late; it closes at the end of its last day."""
+def _plan_measures(events, due, sixteen, first_looked_after, extract_date, settings):
+    """Timeliness of the first plan and the review intervals (docs/marts.md, "Pathway plans"); a
+    window still open at the extract date is PENDING (null flags), not late."""
     plans = [d for d, kind in events if kind == "PATHWAY_PLAN"]
     assessments = [d for d, kind in events if kind == "NEEDS_ASSESSMENT"]
     reviews = [d for d, kind in events if kind == "PATHWAY_PLAN_REVIEW"]
@@ -165,27 +174,20 @@ def _plan_measures(events, due, sixteen, eligible_from, first_looked_after, extr
          "last_review_date": reviews[-1] if reviews else None,
          "last_plan_or_review_date": plan_or_review[-1] if plan_or_review else None,
          "review_count": len(reviews)}
-    if due is None:
-        m.update(statutory_on_time=None, statutory_days_late=None)
-    elif first_plan is not None:
-        m.update(statutory_on_time=first_plan <= due, statutory_days_late=max(0, (first_plan - due).days))
-    elif due <= extract_date:
-        m.update(statutory_on_time=False, statutory_days_late=(extract_date - due).days)
-    else:
-        m.update(statutory_on_time=None, statutory_days_late=None)
-    if sixteen is None:
-        m.update(practice_standard_met=None, practice_days_late=None)
-    elif first_plan is not None:
-        window_start = add_months(sixteen, -settings.pathway_plan_practice_window_months)
-        m.update(practice_standard_met=window_start <= first_plan <= sixteen,
-                 practice_days_late=max(0, (first_plan - sixteen).days))
-    elif sixteen <= extract_date:
-        m.update(practice_standard_met=False, practice_days_late=(extract_date - sixteen).days)
-    else:
-        m.update(practice_standard_met=None, practice_days_late=None)
-    # DECISION (issue 15 item 5): the flag marks a plan that predates the child's time in care
-    # since 14 (a data problem to check), never a plan made early for the local practice standard.
-    m["plan_started_before_eligibility"] = bool(first_plan and first_looked_after and first_plan < first_looked_after)
+    # An early plan (before the eligibility date, or the 16th birthday) is on time: early is not late.
+    status = date_status(first_plan, due, extract_date) if due else None
+    m["statutory_status"], m["statutory_on_time"] = status, timely(status)
+    m["statutory_days_late"] = (None if status in (None, PENDING) else
+                                max(0, ((first_plan or extract_date) - due).days))
+    practice = (date_status(first_plan, sixteen, extract_date,
+                            window_start=add_months(sixteen, -settings.pathway_plan_practice_window_months))
+                if sixteen else None)
+    m["practice_status"], m["practice_standard_met"] = practice, timely(practice)
+    m["practice_days_late"] = (None if practice in (None, PENDING) else
+                               max(0, ((first_plan or extract_date) - sixteen).days))
+    # A data problem only: the first plan is dated before the young person was first looked after.
+    m["plan_started_before_looked_after"] = (first_plan < first_looked_after if first_looked_after else False) \
+        if first_plan else None
     m["review_overdue"] = (extract_date > add_months(plan_or_review[-1], settings.pathway_plan_review_months)
                            if plan_or_review else None)
     gaps = list(zip(plan_or_review, plan_or_review[1:]))

@@ -124,3 +124,40 @@ def working_day_deadline(start: date, working_days: int) -> date:
 
 def within_working_days(start: date, event: date, working_days: int) -> bool:
     return event <= working_day_deadline(start, working_days)
+
+
+# --- a window still open is pending, not late ---------------------------------------------------------
+
+MET, MISSED, PENDING = "MET", "MISSED", "PENDING"
+
+
+def instant_status(start, event, deadline, as_at) -> str | None:
+    """A real-hours timescale (72 hours, 24 hours) as at the end of the extract (domain.md: a
+    window still open is pending, not late). MET: the event on or before the deadline; MISSED:
+    after it, before the clock started, or none and the deadline passed before the end of the
+    extract; PENDING: none and the deadline at or after the end of the extract (an event at that
+    very minute would still count, and the extract cannot hold it). No clock start: None."""
+    if pd.isna(start):
+        return None
+    if not pd.isna(event):
+        return MET if start <= event <= deadline else MISSED
+    return MISSED if deadline < as_at else PENDING
+
+
+def date_status(event: date | None, deadline: date, extract_date: date, window_start: date | None = None) -> str:
+    """A timescale counted in dates (working days, months, birthdays): the deadline day is whole
+    in the extract, so with no event by then the item is MISSED; after the extract date, PENDING.
+    An event before `window_start` (the local practice window) is MISSED too."""
+    if event is not None:
+        return MET if event <= deadline and (window_start is None or event >= window_start) else MISSED
+    return MISSED if deadline <= extract_date else PENDING
+
+
+def counted(status: str | None) -> bool:
+    """In the denominator: MET or MISSED (pending items are in neither numerator nor denominator)."""
+    return status in (MET, MISSED)
+
+
+def timely(status: str | None) -> bool | None:
+    """The measure's flag: true when MET, false when MISSED, null while PENDING or with no clock."""
+    return {MET: True, MISSED: False}.get(status)

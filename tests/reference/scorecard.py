@@ -24,8 +24,8 @@ import pandas as pd
 from warehouse.settings import DBT_PROJECT_DIR
 
 from . import missing, pathway
-from .rules import (DEFAULTS, Settings, add_months, dates, extract_time, local_month, london_instants, month_start,
-                    working_day_deadline)
+from .rules import (DEFAULTS, MET, PENDING, Settings, add_months, counted, date_status, dates, extract_time,
+                    instant_status, local_month, london_instants, month_start, timely, working_day_deadline)
 
 # docs/marts.md, "How not measurable is decided": the feeds each measure needs.
 NEEDS = {
@@ -65,18 +65,18 @@ def one_per_event(frame: pd.DataFrame, id_column: str, start_column: str) -> pd.
 # --- the events: one row per event, with the month it counts in and its flags --------------------
 
 def contacts(inputs, settings: Settings = DEFAULTS) -> pd.DataFrame:
-    """FD01. Contacts by month received (DECISION: the docs do not name the month; a contact's clock
-    starts when it arrives). Decided within 24 real hours, inclusive. A contact still undecided
-    whose 24 hours end after the extract time is pending (outside numerator and denominator)."""
+    """FD01. Contacts by month received, decided within 24 real hours (inclusive); an undecided
+    contact whose 24 hours run to or past the end of the extract is pending (docs/marts.md)."""
     rows = one_per_event(inputs.rows("crs__contacts"), "contact_id", "contact_at")
     received, decided = london_instants(rows["contact_at"]), london_instants(rows["decision_at"])
     hours = timedelta(hours=settings.contact_decision_hours)
     as_at = pd.Timestamp(extract_time(inputs.extract_date)).tz_convert("UTC")
-    on_time = decided.notna() & (decided - received <= hours)
+    status = [instant_status(r, d, r + hours, as_at) for r, d in zip(received, decided)]
     return pd.DataFrame({"contact_id": rows["contact_id"], "person_id": rows["person_id"], "contact_at": received,
                          "month": local_month(received), "decision_at": decided,
                          "hours_to_decision": ((decided - received).dt.total_seconds() / 3600).round(2),
-                         "decided_within_24h": on_time, "in_denominator": on_time | (received + hours <= as_at)})
+                         "decision_status": status, "decided_within_24h": [timely(x) for x in status],
+                         "in_denominator": [counted(x) for x in status]})
 
 
 def referrals(inputs, settings: Settings = DEFAULTS) -> pd.DataFrame:
@@ -93,28 +93,33 @@ def referrals(inputs, settings: Settings = DEFAULTS) -> pd.DataFrame:
 
 
 def assessments(inputs, settings: Settings = DEFAULTS) -> pd.DataFrame:
-    """FD04. By month authorised, authorised within 45 working days; open assessments are outside
-    the denominator (docs/marts.md)."""
+    """FD04. Authorised within 45 working days, by the month the assessment started (so an open
+    one past its due date counts as late from that day, in a month of its own); an open one still
+    within its 45 days is pending (docs/marts.md, "A window still open is pending")."""
     rows = one_per_event(inputs.rows("crs__assessments"), "assessment_id", "start_date")
     start, authorised = dates(rows["start_date"]), dates(rows["authorised_date"])
     due = start.map(lambda d: working_day_deadline(d, settings.assessment_working_days))
+    status = [date_status(a, d, inputs.extract_date) for a, d in zip(authorised, due)]
     return pd.DataFrame({"assessment_id": rows["assessment_id"], "person_id": rows["person_id"],
                          "start_date": start, "authorised_date": authorised, "due_date": due,
-                         "month": authorised.map(lambda d: month_start(d) if d else None),
-                         "in_denominator": authorised.notna(),
-                         "within_45_working_days": [bool(a) and a <= d for a, d in zip(authorised, due)]})
+                         "month": start.map(month_start), "start_month": start.map(month_start),
+                         "authorised_month": authorised.map(lambda d: month_start(d) if d else None),
+                         "timeliness_status": status, "in_denominator": [counted(x) for x in status],
+                         "within_45_working_days": [timely(x) for x in status]})
 
 
 def s47_enquiries(inputs, settings: Settings = DEFAULTS) -> pd.DataFrame:
     """CP01 and CP02, one row per section 47 enquiry with its first ICPC.
 
-    CP01, by month of the ICPC: the first conference of an enquiry within 15 working days of the
-    strategy discussion. DECISION: a conference with no enquiry (a transfer-in) has no strategy
-    discussion to time from; it is counted as a conference elsewhere (issue 15 item 3), not here.
+    CP01, by month of the strategy discussion: the first conference within 15 working days of it.
+    Counted (docs/marts.md): an enquiry that held a conference (MET or MISSED), one concluded as
+    needing one not yet held (MISSED once its 15 days have passed, PENDING before), one still open
+    within its 15 days (PENDING); one concluded as not needing a conference is outside, and so is
+    one still open past its 15 days until its outcome is known. A conference with no enquiry (a
+    transfer-in) has no strategy discussion to time from: counted as a conference, not here.
     CP02, by month of the strategy discussion: of the enquiries whose outcome is known (an ICPC
-    held, or concluded without one), those concluded without one. Open, or concluded as needing an
-    ICPC not yet held: not counted. DECISION: concluded (an outcome date) with icpc_required not Y
-    and no conference is "never reached"."""
+    held, or concluded without one), those concluded without one. DECISION: concluded (an outcome
+    date) with icpc_required not Y and no conference is "never reached"."""
     s47 = one_per_event(inputs.rows("crs__s47_enquiries"), "s47_id", "strategy_discussion_date")
     icpcs = one_per_event(inputs.rows("crs__icpcs"), "icpc_id", "icpc_date")
     icpcs = icpcs.assign(day=dates(icpcs["icpc_date"])).sort_values(["day", "icpc_id"])
@@ -124,11 +129,23 @@ def s47_enquiries(inputs, settings: Settings = DEFAULTS) -> pd.DataFrame:
     icpc = s47["s47_id"].map(lambda i: first_icpc.get(i))
     due = strategy.map(lambda d: working_day_deadline(d, settings.icpc_working_days))
     reached = icpc.notna()
-    never = ~reached & (s47["outcome_date"] != "") & (s47["icpc_required"] != "Y")
+    concluded = s47["outcome_date"] != ""
+    needs_one = s47["icpc_required"] == "Y"
+    never = ~reached & concluded & ~needs_one
+    status = []
+    for held, done, needed, deadline, day in zip(reached, concluded, needs_one, due, icpc):
+        if held or (done and needed):
+            status.append(date_status(day if held else None, deadline, inputs.extract_date))
+        elif not done and deadline > inputs.extract_date:
+            status.append(PENDING)
+        else:  # concluded as not needing a conference, or open past its 15 days: outside
+            status.append(None)
     return pd.DataFrame({"s47_id": s47["s47_id"], "person_id": s47["person_id"], "strategy_discussion_date": strategy,
                          "month": strategy.map(month_start), "icpc_date": icpc,
                          "icpc_month": icpc.map(lambda d: month_start(d) if d else None), "icpc_due_date": due,
+                         "icpc_timeliness_status": status, "icpc_counted": [counted(x) for x in status],
                          "icpc_within_15_working_days": [bool(i) and i <= d for i, d in zip(icpc, due)],
+                         "icpc_on_time": [x == MET for x in status],
                          "outcome_known": reached | never, "never_reached_icpc": never})
 
 
@@ -163,7 +180,7 @@ def count_measures(inputs, settings: Settings = DEFAULTS) -> dict[str, dict]:
         out["FD04"] = _by_month(a["month"], a["within_45_working_days"], a["in_denominator"])
     if inputs.delivered("crs__s47_enquiries") and inputs.delivered("crs__icpcs"):
         s = s47_enquiries(inputs, settings)
-        out["CP01"] = _by_month(s["icpc_month"], s["icpc_within_15_working_days"], s["icpc_date"].notna())
+        out["CP01"] = _by_month(s["month"], s["icpc_on_time"], s["icpc_counted"])
         out["CP02"] = _by_month(s["month"], s["never_reached_icpc"], s["outcome_known"])
     if inputs.delivered("crs__cp_plans"):
         p = cp_plans(inputs, settings)
@@ -209,8 +226,7 @@ def workforce(inputs, settings: Settings):
 def rhi01_offered_within_72_hours(episodes: pd.DataFrame):
     """By month of return: returned episodes outside a still-open window; offered within 72 hours."""
     returned = episodes[episodes["returned_at"].notna()]
-    return _by_month(returned["return_month"], returned["offered_within_72h"].fillna(False).astype(bool),
-                     returned["in_denominator"])
+    return _by_month(returned["return_month"], returned["offered_within_72h"], returned["in_denominator"])
 
 
 def pp01_plans_by_statutory_due_date(young: pd.DataFrame):
@@ -221,8 +237,7 @@ def pp01_plans_by_statutory_due_date(young: pd.DataFrame):
     if young["is_pathway_plan_timeliness_measurable"].eq(False).all():  # every young person, not measured
         return _by_month(young["statutory_due_month"], pd.Series(False, index=young.index),
                          pd.Series(True, index=young.index))
-    measured = young["statutory_on_time"].notna()
-    return _by_month(young["statutory_due_month"], young["statutory_on_time"].fillna(False).astype(bool), measured)
+    return _by_month(young["statutory_due_month"], young["statutory_on_time"], young["statutory_on_time"].notna())
 
 
 def _by_month(months: pd.Series, numerator: pd.Series, denominator: pd.Series) -> dict[date, tuple[int, int]]:
@@ -232,7 +247,7 @@ def _by_month(months: pd.Series, numerator: pd.Series, denominator: pd.Series) -
         if month is None or pd.isna(month):
             continue
         counts = out[month]
-        counts[0] += int(bool(num) and bool(den))
+        counts[0] += int(bool(num) and bool(den))  # a null flag (pending) counts in neither
         counts[1] += int(bool(den))
     return {m: tuple(c) for m, c in out.items()}
 
@@ -261,9 +276,12 @@ def scorecard(inputs, key: str, settings: Settings = DEFAULTS, suppress: bool = 
 
     rows = []
     tolerance = Fraction(str(settings.scorecard_amber_tolerance))
+    last_month = month_start(inputs.extract_date)
     for measure_id, by_month in figures.items():
         d = definitions[measure_id]
         for month, counts in sorted(by_month.items()):
+            if month > last_month:  # docs/marts.md: no month after the extract's month is reported
+                continue
             row = {"measure_id": measure_id, "measure_month": month, "is_measurable": counts is not None,
                    "target": Decimal(d["target"]), "numerator": None, "denominator": None, "value": None,
                    "is_suppressed": False, "rag_status": None}
