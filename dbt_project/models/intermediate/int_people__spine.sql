@@ -6,7 +6,8 @@
     police    the police's person reference, matched by the council person id the police
               give (shared through the MASH), else by NHS number when exactly one council
               child has it, else (no identifier at all) by date of birth together with a
-              council missing episode at the same time, when exactly one child fits both.
+              council missing episode at the same time (a duplicate record is no episode),
+              when exactly one child fits both.
               A police reference inherits the match of any of its notifications
               ("police_reference"); two different council children for one police
               reference is a conflict and is NOT matched.
@@ -18,8 +19,12 @@
   uses; an unmatched police child gets pseudonymise(police reference, 'police_person'), so
   the child can still be counted (and followed across episodes) without a council record.
 -#}
-with stg_crs__missing_episodes as (
-    select * from {{ ref('stg_crs__missing_episodes') }}
+-- Council missing episodes, one per event: a duplicate record (same child, same start) is no
+-- episode (docs/marts.md, "One event, one row"); an open copy of a returned absence would
+-- otherwise fit every later notification with the child's date of birth.
+with council_episodes as (
+    select * from {{ ref('int_missing__council_episodes') }}
+    where not is_duplicate
 ),
 
 stg_provider__return_interviews as (
@@ -68,11 +73,14 @@ by_birth_and_episode as (
     select n.notification_id, min(people.person_id) as person_id
     from by_identifier n
     join people on people.date_of_birth = n.date_of_birth
-    join stg_crs__missing_episodes e
+    join council_episodes e
         on e.person_id = people.person_id
         and {{ police_notification_matches_episode('n.reported_missing_at', 'n.found_at', 'e.missing_start_at', 'e.returned_at') }}
     where n.candidate_person_id is null
-      and n.crs_person_id is null  -- a council id the council does not know is a problem to report, not to guess past
+      -- No identifier at all: a council id or NHS number the council does not know is a problem
+      -- to report, not to guess past.
+      and n.crs_person_id is null
+      and n.nhs_number is null
     group by n.notification_id
     having count(distinct people.person_id) = 1
 ),
