@@ -11,10 +11,6 @@ first differing rows side by side.
 The scorecard is compared twice: as published (counts of 1 to 5 suppressed), and before
 suppression (the scorecard model compiled with suppression_threshold 0 and run over the same
 published marts), so that months a small borough suppresses are compared too.
-
-A comparison that differs only because of one of the wrong figures listed in issue 15 (being
-fixed separately) is marked xfail(strict) naming the item (KNOWN below) while the marts lack the
-fix; once the fix has landed it is an ordinary test again, and a difference that remains fails.
 """
 
 from __future__ import annotations
@@ -48,11 +44,6 @@ RHI_COLUMNS = {
 # The offer flag is compared where the reference counts the episode (in_denominator): a pending or
 # open episode's flag says nothing (the denominator and status columns compare those).
 RHI_ONLY_COUNTED = {"offered_within_72h"}
-# Status and category-check columns that not every version of the marts has: compared where the
-# mart has them (a column the mart should have and lacks is a difference everywhere else).
-OPTIONAL = {"offer_status", "interview_status", "statutory_status", "practice_status", "category_check",
-            "recorded_eligibility_category", "recorded_eligibility_date", "decision_status", "timeliness_status",
-            "icpc_timeliness_status"}
 PATHWAY_KEYS = ["person_key"]
 PATHWAY_COLUMNS = {
     "category and due date": ["eligibility_category", "eligibility_date", "recorded_eligibility_category",
@@ -68,49 +59,6 @@ PATHWAY_COLUMNS = {
     "adviser and OC3": ["has_personal_adviser", "in_touch_code", "is_in_touch", "activity_code",
                         "is_in_education_employment_training", "accommodation_code", "is_accommodation_suitable"],
 }
-
-# The differences the reference finds on marts that predate the fixes of issue 15's wrong figures,
-# classified by item. Each entry is (reason, the mart column the fix brings): the test is
-# xfail(strict) while the mart lacks that column, and an ordinary test once the fix has landed,
-# so a difference that remains after the fix fails instead of hiding behind an old reason.
-# Delete an entry once its fix is merged.
-ITEM_2 = ("issue 15 item 2: a window still open at the extract is counted late, and an open item past its "
-          "deadline is left out (72 hours; 45 and 15 working days, by the month the clock started)")
-ITEM_4 = ("issue 15 item 4: the category and eligibility date are taken as recorded, not derived from the "
-          "looked-after episodes (13 weeks in total since 14, counting the day; young people the episodes "
-          "make eligible with no care-leaver record)")
-ITEM_5 = ("issue 15 item 5: plan_started_before_eligibility flags plans made early for the local standard; the "
-          "data problem to flag is a plan before the child was first looked after")
-_RHI = ("mart_return_home_interviews", "offer_status")
-_CATEGORY = ("mart_pathway_plans", "category_check")
-_PLAN_FLAG = ("mart_pathway_plans", "plan_started_before_looked_after")
-KNOWN = {}
-for _source in ("tiny", "borough"):
-    KNOWN.update({
-        (_source, "FD04"): (ITEM_2, ("mart_front_door_assessments", "timeliness_status")),
-        (_source, "CP01"): (ITEM_2, ("mart_child_protection_s47_enquiries", "icpc_timeliness_status")),
-        (_source, "RHI01"): (ITEM_2, _RHI),
-        (_source, "rhi: return and denominator"): (ITEM_2, _RHI),
-        (_source, "rhi: 72 hours"): (ITEM_2, _RHI),
-        (_source, "PP01"): (ITEM_4, _CATEGORY),
-        (_source, "pathway: category and due date"): (ITEM_4, _CATEGORY),
-        (_source, "pathway: statutory timeliness"): (ITEM_4, _CATEGORY),
-        (_source, "pathway: plan before care"): (ITEM_5, _PLAN_FLAG),
-    })
-for _group in ("practice standard", "reviews", "adviser and OC3"):  # the 2 young people with no record
-    KNOWN[("borough", f"pathway: {_group}")] = (ITEM_4, _CATEGORY)
-KNOWN[("ssda903", "PP01")] = (ITEM_4, _CATEGORY)
-for _group in ("category and due date", "statutory timeliness", "practice standard", "plan before care", "reviews",
-               "adviser and OC3"):  # the return's 16-17 year olds its episodes make eligible
-    KNOWN[("ssda903", f"pathway: {_group}")] = (ITEM_4, _CATEGORY)
-
-
-def expect_known_difference(request, case, what: str) -> None:
-    known = KNOWN.get((case.source, what))
-    if known:
-        reason, (table, fixed_by) = known
-        if fixed_by not in case.columns(table):
-            request.applymarker(pytest.mark.xfail(strict=True, reason=reason))
 
 
 class Case:
@@ -131,10 +79,6 @@ class Case:
         self.published_unsuppressed = unsuppressed_scorecard(night, tmp_path_factory.mktemp(f"{source}-scorecard"))
         self.rhi = night.query("select * from marts.mart_return_home_interviews")
         self.pathway = night.query("select * from marts.mart_pathway_plans")
-
-    def columns(self, table: str) -> set[str]:
-        return set(self.night.query("select column_name from information_schema.columns "
-                                    "where table_schema = 'marts' and table_name = %s", (table,))["column_name"])
 
 
 def unsuppressed_scorecard(night, target: Path) -> pd.DataFrame:
@@ -159,7 +103,9 @@ def case(request, built_nights, tmp_path_factory) -> Case:
 
 
 def compared_columns(columns: list[str], reference: pd.DataFrame, mart: pd.DataFrame) -> list[str]:
-    return [c for c in columns if c in reference and (c in mart or c not in OPTIONAL)]
+    """The columns the reference computes (some are computed for one source only); one the mart
+    lacks is a difference on every row."""
+    return [c for c in columns if c in reference]
 
 
 def _measure(frame: pd.DataFrame, measure_id: str) -> pd.DataFrame:
@@ -180,8 +126,7 @@ def test_the_comparison_has_figures_to_compare(case):
 
 
 @pytest.mark.parametrize("measure_id", MEASURES)
-def test_scorecard_matches_the_reference(case, measure_id, request):
-    expect_known_difference(request, case, measure_id)
+def test_scorecard_matches_the_reference(case, measure_id):
     published = compare.compare_scorecards(_measure(case.reference, measure_id), _measure(case.published, measure_id))
     unsuppressed = compare.compare_scorecards(_measure(case.reference_unsuppressed, measure_id),
                                               _measure(case.published_unsuppressed, measure_id))
@@ -192,8 +137,7 @@ def test_scorecard_matches_the_reference(case, measure_id, request):
 
 
 @pytest.mark.parametrize("group", RHI_COLUMNS)
-def test_return_home_interviews_match_the_reference(case, group, request):
-    expect_known_difference(request, case, f"rhi: {group}")
+def test_return_home_interviews_match_the_reference(case, group):
     columns = compared_columns(RHI_COLUMNS[group], case.episodes, case.rhi)
 
     def compared(row):
@@ -204,8 +148,7 @@ def test_return_home_interviews_match_the_reference(case, group, request):
 
 
 @pytest.mark.parametrize("group", PATHWAY_COLUMNS)
-def test_pathway_plans_match_the_reference(case, group, request):
-    expect_known_difference(request, case, f"pathway: {group}")
+def test_pathway_plans_match_the_reference(case, group):
     columns = compared_columns(PATHWAY_COLUMNS[group], case.young, case.pathway)
     differences = compare.compare_rows(case.young, case.pathway, PATHWAY_KEYS, columns)
     assert not differences, f"{case.source}, {group}:\n{compare.side_by_side(differences, PATHWAY_KEYS)}"

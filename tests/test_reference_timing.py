@@ -13,7 +13,6 @@ one family's rows in the marts with the reference computation (tests/reference/)
 
 Pinned: the hypothesis seed and the number of cases (about 600 cases a night, one dbt build each);
 no shrinking (each check costs a dbt build): a failure prints every differing row side by side.
-Families that differ only because of a wrong figure listed in issue 15 are xfail(strict) by name.
 """
 
 from __future__ import annotations
@@ -211,28 +210,18 @@ def test_return_interviews_within_72_hours_across_clock_changes_and_month_ends(n
     assert not (found := _rhi("rhi_closed")(nights)), found
 
 
-@pytest.mark.xfail(strict=True, reason="issue 15 item 2: an episode returned less than 72 hours before the "
-                                       "extract time, with no offer yet, is counted as not offered in time")
 def test_a_return_whose_72_hours_are_still_open_is_pending(nights):
     assert not (found := _rhi("rhi_pending")(nights)), found
 
 
-@pytest.mark.xfail(strict=True, reason="issue 15 item 6: an offer recorded before the return publishes "
-                                       "negative hours")
 def test_an_offer_recorded_before_the_return_has_no_negative_hours(nights):
     assert not (found := _rhi("rhi_offer_before_return")(nights)), found
 
 
-@pytest.mark.xfail(strict=True, reason="issue 15 item 1: a missing episode recorded twice (same child, same "
-                                       "start) is two episodes")
 def test_an_episode_recorded_twice_is_one_episode(nights):
     assert not (found := _rhi("rhi_duplicate")(nights)), found
 
 
-@pytest.mark.xfail(strict=True, reason="found by the reference, not one of issue 15's nine: when a council form "
-                                       "and a provider return offer in the same minute, the mart takes the provider's "
-                                       "return (its outcome and interview) even when the council's id is the lower, "
-                                       "not the lowest id as docs/marts.md says")
 def test_two_offers_in_the_same_minute_take_the_lowest_id(nights):
     """docs/marts.md: the first offer across both sources, "earliest offer, then records with no
     offer, lowest id"."""
@@ -281,13 +270,10 @@ def test_working_days_by_bank_holiday_weekends(nights):
     assert not (found := _working_day_deadlines(nights, "working_days")), found
 
 
-@pytest.mark.xfail(strict=True, reason="issue 15 item 7: the working-day calendar starts in 2015")
 def test_working_days_before_2015(nights):
     assert not (found := _working_day_deadlines(nights, "working_days_before_2015")), found
 
 
-@pytest.mark.xfail(strict=True, reason="issue 15 item 2: an assessment still open past its 45 working days is "
-                                       "left out of the measure instead of counted late")
 def test_an_assessment_open_past_its_45_working_days_is_late_and_one_within_them_pending(nights):
     found = differences_in(
         nights, "working_days", lambda n: n.assessments, "mart_front_door_assessments", ["person_key", "start_date"],
@@ -306,16 +292,12 @@ def test_pathway_plan_due_dates_windows_and_reviews(nights):
     assert not found, found
 
 
-@pytest.mark.xfail(strict=True, reason="issue 15 item 4: the recorded category and eligibility date are taken "
-                                       "on trust instead of derived from the looked-after episodes")
 def test_pathway_plans_use_the_category_the_statute_gives(nights):
     found = differences_in(nights, "pathway_as_recorded", lambda n: n.young, "mart_pathway_plans", PATHWAY_KEYS,
                            PATHWAY_DATES)
     assert not found, found
 
 
-@pytest.mark.xfail(strict=True, reason="issue 15 item 5: plan_started_before_eligibility flags plans made early "
-                                       "for the local standard; the data problem to flag is a plan before care")
 def test_a_plan_made_early_for_the_local_standard_is_not_flagged(nights):
     found = differences_in(nights, "pathway_derived", lambda n: n.young, "mart_pathway_plans", PATHWAY_KEYS,
                            PATHWAY_COLUMNS["plan before care"])
