@@ -177,6 +177,16 @@ def published_night(settings, tmp_path_factory):
            "environ": overrides}
 
 
+@pytest.fixture(scope="session")
+def built_nights(settings, tmp_path_factory):
+    """Generated nights built and published once per session, shared read-only (tests/nights.py)."""
+    from nights import BuiltNights
+
+    nights = BuiltNights(settings, tmp_path_factory)
+    yield nights
+    nights.drop_all()
+
+
 # Modules that use the same costly session fixture run in the same test process under
 # `make test` (pytest-xdist, --dist loadgroup), so the fixture is made once, not once per process.
 SAME_PROCESS = {
@@ -185,6 +195,9 @@ SAME_PROCESS = {
     "test_audiences": "published_night",  # published_night: the nightly steps as the pipeline's roles
     "test_bi_dashboards": "published_night",
     "test_retention": "published_night",
+    "test_reference": "built_nights",  # built_nights: generated nights built once (tests/nights.py)
+    "test_dbt_safeguarding": "built_nights",
+    "test_dbt_workforce_front_door": "built_nights",
 }
 
 

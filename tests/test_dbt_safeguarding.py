@@ -1,9 +1,10 @@
 """The missing / return home interview and pathway plan marts, built by real dbt on a tiny night.
 
-One generated night is loaded and `dbt build` (models, snapshots, data tests, unit tests) runs
-once for the module. Each test recomputes a headline figure in plain Python from the generated
-CSV files, following the rules in docs/marts.md, and compares it with the mart. Nothing here
-reads the pipeline's own intermediate results to build an expectation.
+The session's tiny night (tests/nights.py: generated, loaded into a database of its own, built by
+the nightly `dbt build` with its snapshots and data tests, and published, once for every module
+that reads it). Each test recomputes a headline figure in plain Python from the generated CSV
+files, following the rules in docs/marts.md, and compares it with the published mart. Nothing
+here reads the pipeline's own intermediate results to build an expectation.
 """
 
 from __future__ import annotations
@@ -20,15 +21,13 @@ import pytest
 from conftest import TEST_KEY
 from helpers import query
 
-NIGHT = date(2026, 11, 20)  # a date no other test module loads
+NIGHT = date(2026, 11, 22)  # the session's shared tiny night
 LONDON = ZoneInfo("Europe/London")
 # The defaults in dbt_project/dbt_project.yml (docs/marts.md).
 RHI_HOURS = 72
 MATCH_TOLERANCE = timedelta(hours=12)
 PROVIDER_WINDOW = timedelta(hours=168)
 STATUTORY_MONTHS, PRACTICE_MONTHS, REVIEW_MONTHS = 3, 3, 6
-SELECTION = ["+mart_return_home_interviews_monthly", "+mart_pathway_plans_monthly",
-             "int_people__unmatched", "snp_crs__people", "snp_crs__looked_after_episodes"]
 
 
 # --- reading the generated files ------------------------------------------------------------------
@@ -60,23 +59,23 @@ def nth_birthday(dob: date, years: int) -> date:
 # --- the module's one build -----------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def built(settings, tmp_path_factory):
-    from extract.generate import generate_night
-    from extract.nightly import load_night
-    from warehouse import db, pseudonymisation
-    from warehouse.dbt import run_dbt
+def night(built_nights):
+    return built_nights.get("tiny", NIGHT)
 
-    generate_night(settings.landing_dir, NIGHT, scale="tiny")
-    load_night(settings, NIGHT)
-    conn = db.connect(settings)
-    try:
-        pseudonymisation.install_key(conn, settings)
-    finally:
-        conn.close()
-    work = tmp_path_factory.mktemp("dbt")
-    run_dbt(settings, ["build", "--select", *SELECTION, "--target-path", str(work / "target"),
-                       "--log-path", str(work / "logs")], extract_date=NIGHT.isoformat())
-    return settings.landing_dir
+
+@pytest.fixture(scope="module")
+def built(night) -> Path:
+    """The night's landing folder: the files every expectation here is computed from."""
+    return night.landing_dir
+
+
+@pytest.fixture
+def conn(night):
+    """The night's own database (not the session's)."""
+    c = night.connect()
+    yield c
+    c.rollback()
+    c.close()
 
 
 # --- independent recomputation: the partnership's missing episodes --------------------------------
@@ -232,10 +231,10 @@ def pathway_figures(landing: Path) -> dict[str, int]:
 def test_police_notified_episodes_the_council_never_recorded_are_counted(built, conn):
     expected = police_only_episode_count(built)
     assert expected > 0  # the generator seeds them: the test would be empty otherwise
-    [(in_mart,)] = query(conn, "select count(*) from marts_build.mart_return_home_interviews "
+    [(in_mart,)] = query(conn, "select count(*) from marts.mart_return_home_interviews "
                                "where not recorded_by_council and notified_by_police")
     [(in_monthly,)] = query(conn, "select sum(police_notified_not_recorded_count) "
-                                  "from marts_build.mart_return_home_interviews_monthly")
+                                  "from marts.mart_return_home_interviews_monthly")
     assert in_mart == in_monthly == expected
 
 
@@ -244,15 +243,15 @@ def test_council_episodes_and_72_hour_offers_match_the_files(built, conn):
     figures = query(conn, """
         select count(*) filter (where in_denominator), count(*) filter (where episode_status = 'open'),
                count(*) filter (where offer_status = 'PENDING'), count(*) filter (where offered_within_72h)
-        from marts_build.mart_return_home_interviews where recorded_by_council""")
+        from marts.mart_return_home_interviews where recorded_by_council""")
     assert figures == [(measured, still_open, pending, on_time)]
     # The monthly aggregate adds up to the same totals (every episode in exactly one cell).
     [(monthly_measured, monthly_open)] = query(conn, """
         select sum(offer_measured_count), sum(open_episodes_count)
-        from marts_build.mart_return_home_interviews_monthly""")
+        from marts.mart_return_home_interviews_monthly""")
     [(all_measured, all_open)] = query(conn, """
         select count(*) filter (where in_denominator), count(*) filter (where episode_status = 'open')
-        from marts_build.mart_return_home_interviews""")
+        from marts.mart_return_home_interviews""")
     assert (monthly_measured, monthly_open) == (all_measured, all_open)
 
 
@@ -263,11 +262,11 @@ def test_pathway_plan_measures_match_the_files(built, conn):
         select count(*), count(*) filter (where statutory_on_time), count(*) filter (where practice_standard_met),
                count(*) filter (where review_overdue), coalesce(sum(longest_review_interval_days), 0),
                count(*) filter (where is_in_education_employment_training)
-        from marts_build.mart_pathway_plans""")
+        from marts.mart_pathway_plans""")
     assert row == (expected["young_people"], expected["statutory_on_time"], expected["practice_standard_met"],
                    expected["review_overdue"], expected["longest_gap_total"], expected["eet"])
     [(monthly_total, monthly_on_time)] = query(conn, """
-        select sum(young_people_count), sum(statutory_on_time_count) from marts_build.mart_pathway_plans_monthly""")
+        select sum(young_people_count), sum(statutory_on_time_count) from marts.mart_pathway_plans_monthly""")
     assert (monthly_total, monthly_on_time) == (expected["young_people"], expected["statutory_on_time"])
 
 
@@ -275,10 +274,10 @@ def test_marts_carry_pseudonymous_keys_and_no_date_of_birth(built, conn):
     from warehouse.pseudonymisation import pseudonym
 
     a_care_leaver = next(iter(derived_categories(built)))
-    assert query(conn, "select count(*) from marts_build.mart_pathway_plans where person_key = %s",
+    assert query(conn, "select count(*) from marts.mart_pathway_plans where person_key = %s",
                  (pseudonym(TEST_KEY, "person", a_care_leaver),)) == [(1,)]
     columns = dict(query(conn, """
-        select column_name, data_type from information_schema.columns where table_schema = 'marts_build'
+        select column_name, data_type from information_schema.columns where table_schema = 'marts'
           and table_name in ('mart_pathway_plans', 'mart_pathway_plans_monthly',
                              'mart_return_home_interviews', 'mart_return_home_interviews_monthly')"""))
     assert {"birth_month", "age_band"} <= set(columns)
@@ -300,8 +299,8 @@ def test_unmatched_police_children_are_reported_and_snapshots_hold_the_night(bui
     # Versions are dated by the extract date (midnight), never by the wall clock.
     assert query(conn, "select count(*) from snapshots.snp_crs__people "
                        "where dbt_valid_from <> date_trunc('day', dbt_valid_from)") == [(0,)]
-    [(first_night,)] = query(conn, "select min(dbt_valid_from)::date from snapshots.snp_crs__people")
-    if first_night <= NIGHT:  # history covers this night (other modules may snapshot later nights)
-        as_at = query(conn, "select count(*) from snapshots.snp_crs__people where dbt_valid_from <= %s "
-                            "and coalesce(dbt_valid_to, 'infinity') > %s", (NIGHT, NIGHT))
-        assert as_at == [(len(people),)]
+    # The night's database holds this night alone: its history starts with it.
+    assert query(conn, "select min(dbt_valid_from)::date from snapshots.snp_crs__people") == [(NIGHT,)]
+    as_at = query(conn, "select count(*) from snapshots.snp_crs__people where dbt_valid_from <= %s "
+                        "and coalesce(dbt_valid_to, 'infinity') > %s", (NIGHT, NIGHT))
+    assert as_at == [(len(people),)]

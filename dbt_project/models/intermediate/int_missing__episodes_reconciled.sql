@@ -77,8 +77,11 @@ police_only_episodes as (
         min(p.person_id)                        as person_id,
         p.person_key,
         min(p.reported_missing_at)              as missing_start_at,
-        -- Open while any of its notifications is open (found_at empty).
-        case when bool_and(p.found_at is not null) then max(p.found_at) end as returned_at,
+        -- Ended at the latest found time of its reports, unless its latest report is still open
+        -- (docs/marts.md, "What the reference decides"): an earlier report never marked found
+        -- does not keep an absence open after the child was found on a later report.
+        case when (array_agg(p.found_at order by p.reported_missing_at desc, p.notification_id desc))[1] is not null
+             then max(p.found_at) end           as returned_at,
         count(*)                                as police_notification_count,
         (array_agg(p.risk_level order by r.rank desc))[1] as police_risk_level
     from police_only_numbered p
@@ -145,7 +148,9 @@ police_only_in_care as (
     join looked_after la
         on la.person_id = e.person_id
         and la.start_date <= (e.missing_start_at at time zone '{{ var("source_time_zone") }}')::date
-        and coalesce(la.end_date, 'infinity'::date) >= (e.missing_start_at at time zone '{{ var("source_time_zone") }}')::date
+        -- Looked after on a day: an episode started on or before it and not ended on it (as
+        -- SSDA903 counts, and int_leaving_care__categories counts the 13 weeks).
+        and coalesce(la.end_date, 'infinity'::date) > (e.missing_start_at at time zone '{{ var("source_time_zone") }}')::date
 ),
 
 police_episodes as (

@@ -47,6 +47,7 @@ council_forms as (
     select
         'CRS:' || f.rhi_id                      as interview_record_id,
         'council_form'                          as record_source,
+        f.rhi_id                                as source_record_id,
         episodes.reconciled_episode_id,
         case when episodes.reconciled_episode_id is not null then 'crs_episode_id' end as match_method,
         f.offered_at,
@@ -75,6 +76,7 @@ provider_returns as (
     select
         'PROVIDER:' || p.provider_rhi_id        as interview_record_id,
         'provider_return'                       as record_source,
+        p.provider_rhi_id                       as source_record_id,
         coalesce(by_episode.reconciled_episode_id, by_notification.reconciled_episode_id,
                  by_time.reconciled_episode_id) as reconciled_episode_id,
         case when by_episode.reconciled_episode_id is not null then 'crs_episode_id'

@@ -2,8 +2,8 @@
   Police notifications that carry no council person id, matched to a council child by the date
   of birth AND a council missing episode of that child at the same time (macro
   police_notification_matches_episode), when exactly one council child fits both. One row per
-  matched notification. Date of birth alone is never enough. int_people__spine uses a match only
-  for a notification whose NHS number matched no single council child either.
+  matched notification. Date of birth alone is never enough, and it is tried only for a
+  notification with no identifier at all (neither a council id nor an NHS number).
 
   Why a model of its own (not a step of the spine's query): its row count is known to the planner
   when the spine joins it. Inside the spine, the planner estimated one row after the HAVING and
@@ -20,8 +20,12 @@ stg_crs__people as (
     select * from {{ ref('stg_crs__people') }}
 ),
 
-stg_crs__missing_episodes as (
-    select * from {{ ref('stg_crs__missing_episodes') }}
+-- Council missing episodes, one per event: a duplicate record (same child, same start) is no
+-- episode (docs/marts.md, "One event, one row"); an open copy of a returned absence would
+-- otherwise fit every later notification with the child's date of birth.
+int_missing__council_episodes as (
+    select * from {{ ref('int_missing__council_episodes') }}
+    where not is_duplicate
 ),
 
 notifications as (
@@ -34,7 +38,10 @@ notifications as (
         reported_missing_at                                        as window_start,
         case when found_at is not null then greatest(found_at, reported_missing_at) end as window_end
     from stg_police__missing_notifications
-    where crs_person_id is null  -- a council id the council does not know is a problem to report, not to guess past
+    -- No identifier at all: a council id or NHS number the council does not know is a problem to
+    -- report, not to guess past.
+    where crs_person_id is null
+      and nhs_number is null
       and date_of_birth is not null
       and reported_missing_at is not null
 ),
@@ -49,7 +56,7 @@ council_episodes as (
         e.missing_start_at - {{ match_tolerance }}                 as window_start,
         case when e.returned_at is not null
              then greatest(e.returned_at, e.missing_start_at) + {{ match_tolerance }} end as window_end
-    from stg_crs__missing_episodes e
+    from int_missing__council_episodes e
     join stg_crs__people people on people.person_id = e.person_id
     where people.date_of_birth is not null
       and e.missing_start_at is not null

@@ -6,7 +6,8 @@
     police    the police's person reference, matched by the council person id the police
               give (shared through the MASH), else by NHS number when exactly one council
               child has it, else (no identifier at all) by date of birth together with a
-              council missing episode at the same time, when exactly one child fits both.
+              council missing episode at the same time (a duplicate record is no episode),
+              when exactly one child fits both.
               A police reference inherits the match of any of its notifications
               ("police_reference"); two different council children for one police
               reference is a conflict and is NOT matched.

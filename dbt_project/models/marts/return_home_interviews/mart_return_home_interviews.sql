@@ -40,11 +40,14 @@ interviews as (
 
 -- An episode can have more than one interview record (a re-offer, a provider return and a
 -- council form for the same interview). The measure is about the first offer: take the
--- earliest offered record, then records with no offer, lowest id first (deterministic).
+-- earliest offered record, then records with no offer, then the lowest id as the source gave
+-- it (council rhi_id and provider provider_rhi_id compared as text, byte order, docs/marts.md). Two offers
+-- in the same minute are not told apart by which has an interview: the first offer's record
+-- gives the interview, outcome and conducted_by.
 first_interview as (
     select distinct on (reconciled_episode_id) *
     from interviews
-    order by reconciled_episode_id, offered_at nulls last, interview_at nulls last, interview_record_id
+    order by reconciled_episode_id, offered_at nulls last, source_record_id collate "C", interview_record_id
 ),
 
 record_sources as (
