@@ -80,7 +80,7 @@ run: install
 # TEST_WORKERS=0 runs them one after another in this process.
 TEST_WORKERS ?= auto
 test: install install-bi
-	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup $(ARGS)
+	$(BIN)/pytest -n $(TEST_WORKERS) $(ARGS)
 
 start status stop clean psql: install
 	$(BIN)/safeguarding $@

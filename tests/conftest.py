@@ -188,7 +188,7 @@ def built_nights(settings, tmp_path_factory):
 
 
 # Modules that use the same costly session fixture run in the same test process under
-# `make test` (pytest-xdist, --dist loadgroup), so the fixture is made once, not once per process.
+# `make test` (pytest-xdist; pytest_xdist_make_scheduler below), so the fixture is made once, not once per process.
 SAME_PROCESS = {
     "test_nightly_run": "nightly_run",  # nightly_run: `make run` for one night
     "test_ops_airflow_ui": "nightly_run",
@@ -201,8 +201,14 @@ SAME_PROCESS = {
 }
 
 
-def pytest_collection_modifyitems(config, items):
-    """Each module's tests stay together, in order, in one process (pytest-xdist's loadgroup)."""
-    for item in items:
-        module = item.module.__name__.rpartition(".")[2]
-        item.add_marker(pytest.mark.xdist_group(SAME_PROCESS.get(module, module)))
+def pytest_xdist_make_scheduler(config, log):
+    """`make test` (pytest-xdist): a module's tests run together, in order, in one process, and so
+    do the modules in SAME_PROCESS. (xdist's own xdist_group marks do nothing under pytest 9.)"""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ModulesSharingFixtures(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0].rpartition("/")[2].removesuffix(".py")
+            return SAME_PROCESS.get(module, module)
+
+    return ModulesSharingFixtures(config, log)
