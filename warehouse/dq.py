@@ -174,7 +174,12 @@ def as_dq_writer(cur) -> None:
     the connection's role may: the tables DDL creates then belong to the group, whichever step ran it."""
     cur.execute("select exists (select 1 from pg_roles where rolname = %s)", (DQ_WRITER,))
     if cur.fetchone()[0]:
-        cur.execute("select pg_has_role(%s, 'member')", (DQ_WRITER,))  # true for a superuser too
+        # A member (true for a superuser too), and the group may create in this database: roles are
+        # server-wide, so on a database `safeguarding roles` never granted (a new one on a server
+        # whose other databases have the roles) the group may not create the dq schema.
+        cur.execute("select pg_has_role(%(g)s, 'member') and (has_database_privilege(%(g)s, current_database(), 'create') "
+                    "or has_schema_privilege(%(g)s, coalesce(to_regnamespace('dq')::oid, 0), 'create'))",
+                    {"g": DQ_WRITER})
         if cur.fetchone()[0]:
             cur.execute(f"set local role {DQ_WRITER}")
 
