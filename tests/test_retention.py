@@ -67,15 +67,24 @@ def test_rows_older_than_the_setting_are_deleted_from_every_batch(published_nigh
     night, later = published_night["night"], six_years_on["later"]
     keep = int(RULES["raw.crs__contacts"]["keep"].split()[0])
     first_cutoff, cutoff = years_before(night, keep), years_before(later, keep)
+    # A contact that led to a referral stays while the referral does (kept_while in audiences.yml).
+    referred = {r["contact_id"].strip() for r in delivered(published_night, "crs__referrals")}
     contact_days = [datetime.strptime(r["contact_at"], "%Y-%m-%d %H:%M").date()
-                    for r in delivered(published_night, "crs__contacts")]
+                    for r in delivered(published_night, "crs__contacts") if r["contact_id"].strip() not in referred]
+    assert len(referred) > 10
     already = sum(day < first_cutoff for day in contact_days)
     old = sum(first_cutoff <= day < cutoff for day in contact_days)
     assert already and old, "the generated contacts should reach back past both cut-offs"
     [contacts] = [a for a in six_years_on["applied"] if a["dataset"] == "raw.crs__contacts"]
     assert (contacts["action"], contacts["cutoff"], contacts["rows_affected"]) == ("deleted", cutoff.isoformat(), old)
     conn = db.connect(published_night["settings"])
-    assert query(conn, "select count(*) from raw.crs__contacts where contact_at < %s", (cutoff.isoformat(),)) == [(0,)]
+    assert query(conn, "select count(*) from raw.crs__contacts c where contact_at < %s and not exists "
+                       "(select 1 from raw.crs__referrals r where r.contact_id = c.contact_id)",
+                 (cutoff.isoformat(),)) == [(0,)]
+    # Every old contact left is one a referral refers to, so the referrals' link to their contact
+    # still holds (dbt's relationships test warned on every healthy night when retention broke it).
+    [(kept_old,)] = query(conn, "select count(*) from raw.crs__contacts where contact_at < %s", (cutoff.isoformat(),))
+    assert kept_old > 0
     assert query(conn, "select count(*) from raw.crs__contacts")[0][0] == six_years_on["before"]["raw.crs__contacts"] - old
     # Every deleted row is counted against its batch, and in dq, night by night.
     [(expired,)] = query(conn, "select sum(rows_expired) from raw.load_manifest where feed = 'crs__contacts'")
@@ -93,7 +102,8 @@ def test_the_incremental_staging_table_loses_the_rows_raw_lost(published_night, 
     cutoff = years_before(six_years_on["later"], int(RULES["staging.stg_crs__contacts"]["keep"].split()[0]))
     [staged] = [a for a in six_years_on["applied"] if a["dataset"] == "staging.stg_crs__contacts"]
     conn = db.connect(published_night["settings"])
-    left = query(conn, "select count(*) from staging.stg_crs__contacts where contact_at < %s", (cutoff.isoformat(),))
+    left = query(conn, "select count(*) from staging.stg_crs__contacts c where contact_at < %s and not exists "
+                       "(select 1 from raw.crs__referrals r where r.contact_id = c.contact_id)", (cutoff.isoformat(),))
     conn.close()
     assert staged["rows_affected"] > 0 and left == [(0,)]
 

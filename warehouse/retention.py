@@ -4,7 +4,7 @@ Applied each night (the ``apply_retention`` step, after the load and before the 
 gate, so nothing built that night holds what retention removes), by the role that owns the zone:
 
 * ``rows``: person-level rows whose event ended more than ``keep`` before the night are deleted
-  from every batch of a raw feed (so the marts built from it that night leave them out), from
+  (unless a row of another table still refers to them: ``kept_while``) from every batch of a raw feed (so the marts built from it that night leave them out), from
   the snapshots' history (a snapshot table keeps old versions of rows the feeds no longer
   carry), and from the incremental feeds' staging tables (kept between nights, docs/scale.md). The raw quality gate expects exactly what the load manifest recorded, less what
   retention removed from a batch (``raw.load_manifest.rows_expired``).
@@ -72,6 +72,12 @@ def _expire_rows(cur, night: date, rule: dict) -> Applied | None:
     target, col = sql.Identifier(schema, name), sql.Identifier(column)
     # Raw columns are text as delivered; snapshot columns are typed. Either reads as a timestamp.
     expired = sql.SQL("nullif(trim({}::text), '')::timestamp < {}").format(col, sql.Literal(cutoff))
+    kept_while = rule.get("kept_while")
+    if kept_while:  # e.g. a contact stays while a referral refers to it (audiences.yml)
+        key = sql.Identifier(kept_while["key"])
+        expired += sql.SQL(" and not exists (select 1 from {} referring where trim(referring.{}::text) = "
+                           "trim({}.{}::text))").format(sql.Identifier(*kept_while["referenced_by"].split(".")),
+                                                        key, target, key)
     if schema == "raw":
         cur.execute(sql.SQL("with gone as (delete from {} where {} returning _batch_id) "
                             "select _batch_id, count(*) from gone group by 1").format(target, expired))
