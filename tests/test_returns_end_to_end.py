@@ -93,6 +93,19 @@ def test_the_import_ends_with_its_outcome_quarantined_rows_per_file_and_the_repo
     assert rest[-1] == f"    Quality report: {settings.state_dir}/reports/quality/{AS_AT}.html"
 
 
+def test_a_nights_raw_gate_checks_a_return_only_on_the_night_it_was_imported(conn, imported):
+    """A statutory return comes once a year: the raw gate of a later night must not warn that its
+    tables got no rows that night (16 warnings on every night after an import, before)."""
+    from expectations.validate import suites_for_night
+    from extract.returns.registry import RETURN_FEEDS
+
+    returns = {f.id for f in RETURN_FEEDS}
+    on_the_night = {s.table for s in suites_for_night(conn, "raw", AS_AT)[0]}
+    a_later_night = {s.table for s in suites_for_night(conn, "raw", date(AS_AT.year + 1, 11, 22))[0]}
+    conn.rollback()
+    assert on_the_night & returns and not a_later_night & returns
+
+
 def test_children_looked_after_at_31_march(conn, imported):
     expected = children_looked_after_at(AS_AT)
     assert expected > 1000  # the fake return: about half of its 2,675 children
