@@ -162,8 +162,9 @@ police_episodes as (
         e.person_key,
         null::text                              as missing_type,
         -- Looked after if the council had the (matched) child in care on the day reported missing.
-        e.reconciled_episode_id in (select reconciled_episode_id from police_only_in_care)
-                                                as is_looked_after,
+        -- (A join, not `in (select ...)`: PostgreSQL hashes such a subquery only while it fits in
+        -- work_mem, and past that scans it again for every episode.)
+        in_care.reconciled_episode_id is not null as is_looked_after,
         null::text                              as team,
         e.missing_start_at,
         e.returned_at,
@@ -175,6 +176,7 @@ police_episodes as (
         false                                   as overlaps_another_episode,
         false                                   as starts_before_birth
     from police_only_episodes e
+    left join police_only_in_care in_care on in_care.reconciled_episode_id = e.reconciled_episode_id
 )
 
 select * from council_episodes
