@@ -61,7 +61,9 @@ def main() -> int:
     results = []
     for dag_file in sorted(DAGS.glob("*.py")):
         for mode in args.modes:
-            if mode == "cosmos" and not (ROOT / "dbt_project" / "target" / "manifest.json").exists():
+            from warehouse.dbt import dbt_target_dir
+
+            if mode == "cosmos" and not (dbt_target_dir() / "manifest.json").exists():
                 print("skipping cosmos: no dbt manifest (run `safeguarding dbt parse`)", file=sys.stderr)
                 continue
             results.append(measure(dag_file, mode, args.repeat))

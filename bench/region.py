@@ -190,9 +190,9 @@ def schema_rows(settings, schema: str) -> int:
 
 def dbt_nodes(limit: int = 10) -> tuple[list[dict], int]:
     """The slowest nodes of the last dbt build (run_results.json), and the rows its models wrote."""
-    from warehouse.settings import DBT_PROJECT_DIR
+    from warehouse.dbt import dbt_target_dir
 
-    results = json.loads((DBT_PROJECT_DIR / "target" / "run_results.json").read_text())
+    results = json.loads((dbt_target_dir() / "run_results.json").read_text())
     nodes = sorted(results["results"], key=lambda r: r["execution_time"], reverse=True)
     written = sum((r.get("adapter_response") or {}).get("rows_affected") or 0 for r in results["results"]
                   if r["unique_id"].split(".")[0] in ("model", "snapshot", "seed"))

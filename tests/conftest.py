@@ -19,19 +19,18 @@ from pathlib import Path
 
 import pytest
 
-# Airflow reads its configuration when first imported: point it at a throwaway home
-# before any test imports it, so the tests never touch ~/airflow or .local/airflow.
-if "AIRFLOW_HOME" not in os.environ:
-    os.environ["AIRFLOW_HOME"] = tempfile.mkdtemp(prefix="airflow-home-")
-    atexit.register(shutil.rmtree, os.environ["AIRFLOW_HOME"], ignore_errors=True)  # leave no home behind
-# dbt's target folder and Great Expectations' run output, per test process: `make test` runs the
-# modules in several processes at once (pytest-xdist), each with its own warehouse, and two builds
-# must not read each other's run results or Data Docs (warehouse/dbt.py, warehouse/settings.py).
-for _setting, _prefix in (("DBT_TARGET_PATH", "dbt-target-"), ("DBT_LOG_PATH", "dbt-logs-"),
-                          ("SAFEGUARDING_GX_PROJECT_DIR", "gx-project-")):
-    if _setting not in os.environ:
-        os.environ[_setting] = tempfile.mkdtemp(prefix=_prefix)
-        atexit.register(shutil.rmtree, os.environ[_setting], ignore_errors=True)
+# Per test process, throwaway: Airflow's home (Airflow reads its configuration when first imported,
+# so before any test imports it: the tests never touch ~/airflow or .local/airflow), dbt's target
+# folder, and Great Expectations' run output. `make test` runs the modules in several processes at
+# once (pytest-xdist), each with its own warehouse: two builds must not read each other's run
+# results, Data Docs or Airflow runs (warehouse/dbt.py, warehouse/settings.py). An xdist worker
+# inherits the environment of the process that started it, so a worker always makes its own.
+_WORKER = os.environ.get("PYTEST_XDIST_WORKER")
+for _setting, _prefix in (("AIRFLOW_HOME", "airflow-home-"), ("DBT_TARGET_PATH", "dbt-target-"),
+                          ("DBT_LOG_PATH", "dbt-logs-"), ("SAFEGUARDING_GX_PROJECT_DIR", "gx-project-")):
+    if _setting not in os.environ or _WORKER:
+        os.environ[_setting] = tempfile.mkdtemp(prefix=f"{_prefix}{_WORKER or 'main'}-")
+        atexit.register(shutil.rmtree, os.environ[_setting], ignore_errors=True)  # leave nothing behind
 os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
 os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(Path(__file__).resolve().parent.parent / "dags")
 

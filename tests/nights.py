@@ -102,10 +102,10 @@ class BuiltNights:
     @staticmethod
     def _publish(night: BuiltNight) -> BuiltNight:
         from warehouse import nightly
-        from warehouse.settings import DBT_PROJECT_DIR
+        from warehouse.dbt import dbt_target_dir
 
         nightly.build_marts(night.extract_date, night.settings)
-        night.build_results = json.loads((DBT_PROJECT_DIR / "target" / "run_results.json").read_text())["results"]
+        night.build_results = json.loads((dbt_target_dir() / "run_results.json").read_text())["results"]
         nightly.validate_marts(night.extract_date, night.settings)
         nightly.publish_marts(night.extract_date, night.settings)
         return night
