@@ -93,7 +93,8 @@ def test_rows_older_than_the_setting_are_deleted_from_every_batch(published_nigh
     conn.close()
     assert expired == already + old
     assert (recorded[night]["raw.crs__contacts"], recorded[later]["raw.crs__contacts"]) == (already, old)
-    assert set(recorded[later]) == {t for t in RULES if t in six_years_on["before"]}  # zero counts recorded too
+    # Zero counts recorded too; an episode's return interview forms go with it (with_rows_of).
+    assert set(recorded[later]) == {t for t in RULES if t in six_years_on["before"]} | {"raw.crs__return_home_interviews"}
 
 
 def test_the_incremental_staging_table_loses_the_rows_raw_lost(published_night, six_years_on):
@@ -114,6 +115,10 @@ def test_the_published_night_still_passes_its_raw_gate(published_night, six_year
     assert all(o["success"] for o in outcomes)
     counts = [o for o in outcomes if o["suite"] == "raw.crs__missing_episodes"]
     assert counts and not counts[0]["critical_failures"]
+    # No return interview form is left referring to an episode retention removed (it warned on
+    # every healthy night once the oldest episodes passed their 12 years).
+    [forms] = [o for o in outcomes if o["suite"] == "raw.crs__return_home_interviews"]
+    assert not forms["warnings"] and not forms["critical_failures"], forms
 
 
 def test_old_nightly_batches_are_dropped_but_the_latest_and_incremental_ones_stay(published_night, six_years_on):

@@ -63,12 +63,13 @@ def _exists(cur, table: str) -> bool:
     return cur.fetchone()[0] is not None
 
 
-def _expire_rows(cur, night: date, rule: dict) -> Applied | None:
+def _expire_rows(cur, night: date, rule: dict) -> list[Applied]:
     table, column, keep = rule["table"], rule["date_column"], _interval(rule.get("keep"), rule.get("table", "rows"))
     schema, name = table.split(".")
     if not _exists(cur, table):
-        return None
+        return []
     cutoff = _cutoff(cur, night, keep)
+    applied = []
     target, col = sql.Identifier(schema, name), sql.Identifier(column)
     # Raw columns are text as delivered; snapshot columns are typed. Either reads as a timestamp.
     expired = sql.SQL("nullif(trim({}::text), '')::timestamp < {}").format(col, sql.Literal(cutoff))
@@ -79,17 +80,33 @@ def _expire_rows(cur, night: date, rule: dict) -> Applied | None:
                            "trim({}.{}::text))").format(sql.Identifier(*kept_while["referenced_by"].split(".")),
                                                         key, target, key)
     if schema == "raw":
-        cur.execute(sql.SQL("with gone as (delete from {} where {} returning _batch_id) "
-                            "select _batch_id, count(*) from gone group by 1").format(target, expired))
-        by_batch = cur.fetchall()
-        for batch_id, rows in by_batch:
-            cur.execute("update raw.load_manifest set rows_expired = coalesce(rows_expired, 0) + %s "
-                        "where batch_id = %s", (rows, batch_id))
-        affected = sum(rows for _, rows in by_batch)
+        # The rows of other feeds that exist only for these (`with_rows_of`: an episode's return
+        # interview forms) go with them, or they would refer to rows that are gone.
+        for dependant in rule.get("with_rows_of") or []:
+            if not _exists(cur, dependant["table"]):
+                continue
+            key = sql.Identifier(dependant["key"])
+            cur.execute(sql.SQL("delete from {} where trim({}::text) in (select trim({}::text) from {} where {}) "
+                                "returning _batch_id").format(
+                sql.Identifier(*dependant["table"].split(".")), key, key, target, expired))
+            applied.append(Applied(dependant["table"], "deleted", f"with the {table} rows they refer to", cutoff,
+                                   _count_expired(cur, [batch for (batch,) in cur.fetchall()])))
+        cur.execute(sql.SQL("delete from {} where {} returning _batch_id").format(target, expired))
+        affected = _count_expired(cur, [batch for (batch,) in cur.fetchall()])
     else:
         cur.execute(sql.SQL("delete from {} where {}").format(target, expired))
         affected = cur.rowcount
-    return Applied(table, "deleted", f"{column} older than {keep}", cutoff, affected)
+    return [*applied, Applied(table, "deleted", f"{column} older than {keep}", cutoff, affected)]
+
+
+def _count_expired(cur, batches: list) -> int:
+    """Count rows deleted from raw against their batches (the raw gate expects the rest)."""
+    from collections import Counter
+
+    for batch_id, rows in Counter(batches).items():
+        cur.execute("update raw.load_manifest set rows_expired = coalesce(rows_expired, 0) + %s "
+                    "where batch_id = %s", (rows, batch_id))
+    return len(batches)
 
 
 def _drop_old_batches(cur, night: date, keep: str) -> list[Applied]:
@@ -149,7 +166,7 @@ def apply_retention(settings: Settings, night: date, *, as_roles: bool = False) 
                 cur.execute("alter table raw.load_manifest add column if not exists rows_expired bigint")
                 cur.execute("alter table raw.load_manifest add column if not exists expired_at timestamptz")
                 for rule in by_schema.get("raw", ()):
-                    applied += [a for a in [_expire_rows(cur, night, rule)] if a]
+                    applied += _expire_rows(cur, night, rule)
                 if rules.get("raw_batches"):
                     applied += _drop_old_batches(cur, night, _interval(rules["raw_batches"].get("keep"), "raw_batches"))
             if rules.get("quarantine"):
@@ -168,7 +185,7 @@ def apply_retention(settings: Settings, night: date, *, as_roles: bool = False) 
         try:
             with conn.cursor() as cur:
                 for rule in transformer_rules:
-                    applied += [a for a in [_expire_rows(cur, night, rule)] if a]
+                    applied += _expire_rows(cur, night, rule)
             conn.commit()
         finally:
             conn.close()
