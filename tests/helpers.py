@@ -2,7 +2,11 @@
 
 import csv
 import json
+import os
+import shutil
 from pathlib import Path
+
+import pytest
 
 
 def query(conn, sql: str, params=None) -> list[tuple]:
@@ -82,3 +86,15 @@ def publish_stand_in_build(conn, run_id: str, extract_date=None) -> list[str]:
                          gx_run_name="stand-in", results=[], data_docs=None)
     builds.record_gate(conn, build, passed=True, checked=builds.current_fingerprint(conn))
     return publish.publish(conn, run_id=run_id)
+
+
+def chromium() -> str:
+    """Debian's Chromium, for the browser tests (no browser download here): skipped where it is
+    missing, but a failure on CI, which installs it (.ci/run)."""
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if not found:
+        message = "chromium is not installed (apt-get install -y chromium; .ci/run does this on CI)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return found

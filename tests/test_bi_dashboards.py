@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
@@ -22,21 +21,12 @@ import pytest
 from warehouse import bi, db
 
 from conftest import free_port
-from helpers import query
+from helpers import chromium, query
 
 pytestmark = pytest.mark.slow
 
 THRESHOLD = 5
 
-
-def chromium_path() -> str:
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
-    if not found:
-        message = "chromium is not installed (apt-get install -y chromium; .ci/run does this on CI)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    return found
 
 
 @pytest.fixture(scope="module")
@@ -68,15 +58,15 @@ def browser(superset):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=chromium_path(), args=["--no-sandbox"])
-        page = chromium.new_page(viewport={"width": 1400, "height": 2400})
+        launched = playwright.chromium.launch(executable_path=chromium(), args=["--no-sandbox"])
+        page = launched.new_page(viewport={"width": 1400, "height": 2400})
         page.goto(superset["url"] + "/login/")
         page.fill("#username", bi.ADMIN_USER)
         page.fill("#password", superset["password"])
         page.keyboard.press("Enter")
         page.wait_for_url("**/superset/welcome/**", timeout=120_000)
         yield page
-        chromium.close()
+        launched.close()
 
 
 def dashboard_tables(page, base: str, slug: str) -> dict[str, list[dict]]:

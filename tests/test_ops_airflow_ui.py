@@ -26,22 +26,12 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from conftest import free_port
+from helpers import chromium
 
 pytestmark = pytest.mark.slow
 STARTUP_BOUND_SECONDS = 300  # standalone migrates, then starts five processes: a minute idle, more when shared
 PAGE_BOUND_MS = 60_000
 
-
-def chromium() -> str:
-    import shutil
-
-    found = shutil.which("chromium")
-    if not found:
-        message = "chromium is not installed (apt-get install -y chromium; .ci/run does this on CI)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    return found
 
 
 @pytest.fixture(scope="module")

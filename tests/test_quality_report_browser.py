@@ -25,7 +25,7 @@ from extract.generate import generate_night
 from warehouse import db, nightly
 from warehouse.quality_report import report_path
 
-from helpers import query
+from helpers import chromium, query
 
 pytestmark = pytest.mark.slow
 
@@ -36,15 +36,6 @@ OFFLINE = "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE localhost"  # no name
 CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                   "--disable-component-update", "--disable-sync", "--no-first-run", "--hide-scrollbars")
 
-
-def chromium() -> str:
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
-    if not found:
-        message = "chromium is not installed (apt-get install -y chromium; .ci/run does this on CI)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    return found
 
 
 def render(page, tmp_path, *args: str) -> subprocess.CompletedProcess:
