@@ -85,7 +85,7 @@ RECENT_NIGHTS_FLOOR = 0.5
 # Date columns that are about the future by nature, so "not after the extract" does not apply.
 FUTURE_DATE_WORDS = ("expected", "due", "next", "deadline", "target", "planned", "scheduled", "birthday")
 DATE_TYPES = ("date", "timestamp with time zone", "timestamp without time zone")
-# Rates whose measure is not a share of a whole, so 0..1 does not hold (domain.md, workforce):
+# Rates whose measure is not a share of a whole, so 0..1 does not hold (docs/rules.md, "Workforce"):
 # vacancy is negative when there are more employees than budgeted posts, and must be shown as
 # such; turnover (leavers' FTE in a year over employee FTE) exceeds 1 where staff change often.
 RATE_BOUNDS: dict[str, tuple[float | None, float | None]] = {
@@ -108,7 +108,7 @@ RATE_DENOMINATORS: dict[str, str] = {
     "plan_ended_2_years_or_more_rate": "plan_ended_count",
 }
 # Scorecard measures (measure_id) whose numerator may exceed the denominator: turnover is
-# leavers' FTE over a year / employee FTE (domain.md, workforce), not a share of a whole.
+# leavers' FTE over a year / employee FTE (docs/rules.md, "Workforce"), not a share of a whole.
 MEASURES_NOT_SHARES = frozenset({"WF03"})
 # How far a stored (rounded) rate may differ from numerator / denominator.
 RATE_TOLERANCE = 0.0005

@@ -35,7 +35,7 @@ How the synthetic borough works (read this before changing anything)
   one-day delta).
 
 * **Scales**: ``tiny`` (tests: a few hundred rows a feed, every feed non-empty and
-  every mart measurable), ``borough`` (about the sizes in domain.md), ``region``
+  every mart measurable), ``borough`` (about the sizes in docs/rules.md), ``region``
   (33 boroughs, 10 years; written borough by borough, streamed to disk). ``boroughs=N``
   writes the first N boroughs of a scale instead (the region benchmark's 1, 3, 11 and 33):
   each borough is drawn from its own seed, so N boroughs are the first N of the 33, row for row.
@@ -76,7 +76,7 @@ WORKFORCE_EPOCH = date(2012, 1, 1)
 class Scale:
     boroughs: int
     history_years: int
-    size: float  # 1.0 = the borough in domain.md
+    size: float  # 1.0 = the borough in docs/rules.md ("The borough the defaults are sized on")
     posts: int  # budgeted posts per borough
     uasc_boost: float = 1.0  # more children arriving alone: tiny needs care leavers around 16 to measure
 

@@ -154,7 +154,7 @@ class DagTest:
     Not to a pipe: the late-file test waits on a running run (for an alert) before it
     reads any output, a pipe holds at most 64 KiB, and a nightly run logs about 100 KB.
     Once the pipe was full, Airflow blocked writing its log and the run stalled for good
-    (docs/operations.md, "The late-file test's stall").
+    (docs/operations.md, "The late-file test").
     """
 
     def __init__(self, env, dag_id: str, logical: datetime | None, *extra: str):

@@ -2,7 +2,7 @@
 
 tests/reference/ computes every measure of mart_partnership_scorecard (numerator, denominator,
 value, RAG, suppression, per month) and the person-level marts mart_return_home_interviews and
-mart_pathway_plans with pandas, straight from the delivered files, written from domain.md and
+mart_pathway_plans with pandas, straight from the delivered files, written from docs/rules.md and
 docs/marts.md without reading the dbt project. Each source is built and published by the nightly
 steps once (tests/nights.py): a generated `tiny` night, a generated `borough` night, and the
 public fake SSDA903 return through the returns pipeline. Any difference fails and prints the

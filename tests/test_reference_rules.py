@@ -1,4 +1,4 @@
-"""The reference computation's own rules, on the worked examples of docs/marts.md and domain.md.
+"""The reference computation's own rules, on the worked examples of docs/marts.md and docs/rules.md.
 
 The reference (tests/reference/) is the oracle the marts are compared with, so its rules are
 pinned here first, by hand, with no database: a wrong reference would otherwise pass or fail the

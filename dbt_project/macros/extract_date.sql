@@ -7,7 +7,7 @@
   value differs from the previous run's, and the extract date differs every night (a full parse
   is 9 to 17 s of a borough night on two cores). The variable is read only when a node runs
   (`execute`), never while parsing, so dbt's partial-parse cache stays valid from one night to
-  the next (docs/marts.md, "Build time").
+  the next (bench/results/dbt_incremental.md, "Partial parsing kept between nights").
 -#}
 {% macro run_extract_date() -%}
     {%- if var('extract_date') -%}

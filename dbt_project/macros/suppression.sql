@@ -1,5 +1,5 @@
 {#-
-  Small-count suppression for partnership-facing aggregates (domain.md, Privacy; docs/access.md),
+  Small-count suppression for partnership-facing aggregates (docs/rules.md, "Privacy, suppression and retention"; docs/access.md),
   as DfE statistics do: a count from 1 to var('suppression_threshold') (default 5) is suppressed
   (null, with an is_<count>_suppressed flag that BI shows as "c"); 0 is a true zero, always shown.
 

@@ -1,6 +1,6 @@
 """A second, independent computation of the published figures (issue 15).
 
-Written from /work/shared/domain.md and docs/marts.md (docs/feeds.md for the files), never from
+Written from docs/rules.md and docs/marts.md (docs/feeds.md for the files), never from
 the dbt project's models or macros: it reads the delivered files in the landing folder with
 pandas, applies the rules as the docs state them, and gives the scorecard (`scorecard.scorecard`)
 and the person-level marts (`missing.episodes`, `pathway.young_people`) as DataFrames for the tests

@@ -1,6 +1,7 @@
 """Missing episodes and return home interviews, one row per episode, from the delivered files.
 
-Written from domain.md ("Return home interviews", "Rules that hold across all measures") and
+Written from docs/rules.md ("Return home interviews and missing episodes", "Rules that hold across
+all measures") and
 docs/marts.md ("Matching the same child across feeds", "Return home interviews"). Decisions where
 the docs leave a choice are marked DECISION.
 """
@@ -217,7 +218,7 @@ def episodes(inputs, key: str, settings: Settings = DEFAULTS) -> pd.DataFrame:
             "rhi_returned_by_provider": any(x[2] == "PROVIDER" for x in found),
             "offered_at": offered, "interview_at": interview,
             "conducted_by": first[3] if first else None, "outcome": first[5] if first else None,
-            # domain.md: no negative durations in published marts (the flag explains).
+            # docs/rules.md: no negative durations in published marts (the flag explains).
             "hours_to_offer": _hours(returned, offered), "hours_to_interview": _hours(returned, interview),
             "offer_status": offer_status, "interview_status": interview_status,
             "offered_within_72h": timely(offer_status), "interviewed_within_72h": timely(interview_status),
@@ -239,7 +240,7 @@ def _hours(returned, later):
 def _episode_checks(frame: pd.DataFrame, rows: dict, date_of_birth: dict) -> pd.DataFrame:
     """The DfE 903 validator's episode checks (docs/marts.md), on council episodes (false on
     police-only ones): overlapping another episode of the child, starting before birth. DECISION:
-    two records of one absence are one episode (domain.md), so they no longer overlap each other."""
+    two records of one absence are one episode (docs/rules.md), so they no longer overlap each other."""
     overlaps, before_birth = [], []
     council = [r for r in rows.values() if r["recorded_by_council"]]
     spans = defaultdict(list)

@@ -1,6 +1,7 @@
 """Pathway plans, one row per eligible, relevant or former relevant young person, from the files.
 
-Written from domain.md ("Pathway plans", "Derive what the statute defines") and docs/marts.md
+Written from docs/rules.md ("Pathway plans and care leavers", "Derive what the statute defines")
+and docs/marts.md
 ("Pathway plans", the macros nth_birthday, add_months, activity_is_eet, accommodation_is_suitable,
 council_in_touch). Decisions where the docs leave a choice are marked DECISION.
 """

@@ -1,4 +1,4 @@
-"""The settings and the calendar the reference computation uses, from docs/marts.md and domain.md.
+"""The settings and the calendar the reference computation uses, from docs/marts.md and docs/rules.md.
 
 Nothing here is read from the dbt project: the defaults are the ones docs/marts.md gives for each
 dbt var, and bank holidays come from the `holidays` package (England and Wales), not from the
@@ -38,7 +38,7 @@ class Settings:
     suppression_threshold: int = 5
     scorecard_amber_tolerance: float = 0.05
     # Regulation 40 of the Care Planning, Placement and Case Review (England) Regulations 2010:
-    # 13 weeks looked after since the 14th birthday (domain.md, "Pathway plans").
+    # 13 weeks looked after since the 14th birthday (docs/rules.md, "Pathway plans and care leavers").
     eligibility_days: int = 13 * 7
 
 
@@ -67,7 +67,7 @@ def month_start(d: date) -> date:
 def extract_time(extract_date: date) -> datetime:
     """The moment the extract is "as at": the end of the extract date in London (docs/marts.md:
     an undecided contact counts once its 24 hours have passed "by the end of the extract day").
-    A deadline after this moment is still open: the item is pending, not late (domain.md)."""
+    A deadline after this moment is still open: the item is pending, not late (docs/rules.md)."""
     return datetime.combine(extract_date + timedelta(days=1), datetime.min.time(), tzinfo=LONDON)
 
 
@@ -115,7 +115,7 @@ def _business_day(first_year: int, last_year: int) -> pd.offsets.CustomBusinessD
 @lru_cache(maxsize=200_000)
 def working_day_deadline(start: date, working_days: int) -> date:
     """The last on-time date for "within N working days of start", as the CIN census validator
-    computes it: start + (N - 1) pandas CustomBusinessDay (domain.md: the start day is day one).
+    computes it: start + (N - 1) pandas CustomBusinessDay (docs/rules.md: the start day is day one).
     An event is on time when its date is on or before this date (a Saturday after a Friday
     deadline is late)."""
     offset = _business_day(start.year - 1, start.year + 2)
@@ -132,7 +132,7 @@ MET, MISSED, PENDING = "MET", "MISSED", "PENDING"
 
 
 def instant_status(start, event, deadline, as_at) -> str | None:
-    """A real-hours timescale (72 hours, 24 hours) as at the end of the extract (domain.md: a
+    """A real-hours timescale (72 hours, 24 hours) as at the end of the extract (docs/rules.md: a
     window still open is pending, not late). MET: the event on or before the deadline; MISSED:
     after it, before the clock started, or none and the deadline passed before the end of the
     extract; PENDING: none and the deadline at or after the end of the extract (an event at that

@@ -1,7 +1,7 @@
 """Every measure of mart_partnership_scorecard, per month, from the delivered files.
 
-Written from domain.md ("Measures the marts must get right", "Rules that hold across all
-measures", "Privacy") and docs/marts.md ("Front door and child protection", "Workforce",
+Written from docs/rules.md (its measures, "Rules that hold across all measures",
+"Privacy, suppression and retention") and docs/marts.md ("Front door and child protection", "Workforce",
 "Partnership scorecard and suppression", "What a returns-only council gets"). The measures'
 names, targets and directions are the seed docs/marts.md points to
 (dbt_project/seeds/scorecard_measures.csv): reference data, not a rule.
@@ -57,7 +57,7 @@ def measurable(inputs, measure_id: str) -> bool:
 
 
 def one_per_event(frame: pd.DataFrame, id_column: str, start_column: str) -> pd.DataFrame:
-    """domain.md, "one event, one row": a record the source system holds twice (same child, same
+    """docs/rules.md, "one event, one row": a record the source system holds twice (same child, same
     start) is one event. DECISION: the record with the lowest id stands for it."""
     return frame.sort_values(id_column).drop_duplicates(subset=["person_id", start_column], keep="first")
 
