@@ -19,7 +19,7 @@ import pytest
 
 from warehouse.settings import DBT_PROJECT_DIR
 
-from helpers import query
+from helpers import dbt_var, query
 
 # The shared night's build (if no module built it before): about a minute on two idle cores.
 pytestmark = pytest.mark.slow
@@ -111,9 +111,9 @@ def test_s47_enquiries_that_never_reached_icpc(built):
 def test_contacts_decided_within_24_hours(built):
     contacts = read_csv(built["files"]["crs__contacts"])
     expected = sum(1 for r in contacts
-                   if r["decision_at"] and timedelta(0) <= local(r["decision_at"]) - local(r["contact_at"]) <= timedelta(hours=24))
+                   if r["decision_at"] and timedelta(0) <= local(r["decision_at"]) - local(r["contact_at"]) <= timedelta(hours=dbt_var("contact_decision_hours")))
     late = sum(1 for r in contacts
-               if r["decision_at"] and local(r["decision_at"]) - local(r["contact_at"]) > timedelta(hours=24))
+               if r["decision_at"] and local(r["decision_at"]) - local(r["contact_at"]) > timedelta(hours=dbt_var("contact_decision_hours")))
     [(on_time, total, monthly)] = query(built["conn"],
         "select count(*) filter (where decided_within_24h), count(*), "
         "       (select sum(contact_decided_within_24h_count) from marts.mart_front_door_monthly) "
@@ -126,7 +126,7 @@ def test_contacts_decided_within_24_hours(built):
 def test_icpc_timeliness_agrees_with_the_cin_validator_convention(built):
     """The validator's deadline is start + CustomBusinessDay(n=N-1) over England's holidays. An enquiry
     awaiting a conference past its deadline is late too (the pending rule, docs/marts.md)."""
-    deadline_offset = pd.offsets.CustomBusinessDay(n=15 - 1, holidays=bank_holidays())
+    deadline_offset = pd.offsets.CustomBusinessDay(n=dbt_var("icpc_working_days") - 1, holidays=bank_holidays())
     icpc_dates = {}
     for r in read_csv(built["files"]["crs__icpcs"]):
         if r["s47_id"]:
@@ -165,7 +165,8 @@ def test_working_days_over_easter_2026_match_a_hand_count(built):
         "where strategy_discussion_date = (select min(strategy_discussion_date) from "
         "marts.mart_child_protection_s47_enquiries)")
     start = query(built["conn"], "select min(strategy_discussion_date) from marts.mart_child_protection_s47_enquiries")[0][0]
-    assert due == (pd.Timestamp(start) + pd.offsets.CustomBusinessDay(n=14, holidays=bank_holidays())).date()
+    offset = pd.offsets.CustomBusinessDay(n=dbt_var("icpc_working_days") - 1, holidays=bank_holidays())
+    assert due == (pd.Timestamp(start) + offset).date()
 
 
 def test_scorecard_is_suppressed_and_rated(built):
@@ -178,7 +179,8 @@ def test_scorecard_is_suppressed_and_rated(built):
         if suppressed:
             assert unit == "count" and numerator is None and denominator is None and value is None and rag is None
         elif unit == "count":
-            assert not (1 <= numerator <= 5) and not (1 <= denominator <= 5), measure_id
+            threshold = dbt_var("suppression_threshold")
+            assert not (1 <= numerator <= threshold) and not (1 <= denominator <= threshold), measure_id
             assert (value is None) == (denominator == 0)
         if value is not None:
             assert rag in ("GREEN", "AMBER", "RED")
