@@ -10,6 +10,7 @@ CustomBusinessDay, start day = day one).
 from __future__ import annotations
 
 import csv
+import json
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -51,7 +52,7 @@ def built(built_nights):
     """The session's tiny night: generated, loaded, built and published once (tests/nights.py)."""
     night = built_nights.get("tiny", NIGHT)
     conn = night.connect()
-    yield {"conn": conn, "files": night.files, "results": night.build_results}
+    yield {"conn": conn, "files": night.files, "results": night.build_results, "night": night}
     conn.close()
 
 
@@ -202,3 +203,56 @@ def test_partnership_workforce_cannot_reveal_a_suppressed_count(built):
         for month, hidden, small_visible, total_hidden in rows:
             assert total_hidden or hidden != 1, (column, month)
             assert not small_visible, (column, month)
+
+
+# --- measures as data (issue 19): a measure is one entry in var scorecard_measures -----------------
+
+def compiled_scorecard(night, target: Path, measures: list[dict]) -> tuple[int, Path]:
+    """mart_partnership_scorecard compiled with var scorecard_measures = `measures`: dbt's exit code
+    and the compiled SQL's path (or the log folder when it failed)."""
+    from warehouse.dbt import run_dbt
+
+    code = run_dbt(night.settings, ["compile", "--select", "mart_partnership_scorecard",
+                                    "--vars", json.dumps({"scorecard_measures": measures}),
+                                    "--target-path", str(target), "--log-path", str(target / "logs")],
+                   extract_date=night.extract_date.isoformat(), check=False)
+    compiled = list(target.glob("compiled/**/mart_partnership_scorecard.sql"))
+    return code, compiled[0] if compiled else target / "logs"
+
+
+PENDING_CONTACTS = {"id": "FD99", "title": "Contacts still pending", "group": "front_door",
+                    "mart": "mart_front_door_monthly", "month": "activity_month",
+                    "numerator": "sum(contact_pending_count)", "denominator": "sum(contact_count)",
+                    "feeds": "contacts", "target": 0.1, "polarity": "LOWER_IS_BETTER", "unit": "count"}
+
+
+def test_a_measure_added_as_one_entry_is_on_the_scorecard(built, tmp_path):
+    """One more entry in the declaration, nothing else: the scorecard has the measure for every month
+    of the mart it reads, with that mart's figures, and every declared measure's rows unchanged."""
+    night = built["night"]
+    code, compiled = compiled_scorecard(night, tmp_path, dbt_var("scorecard_measures") + [PENDING_CONTACTS])
+    assert code == 0
+    rows = night.query(compiled.read_text().replace('"marts_build".', '"marts".'))
+    published = night.query("select * from marts.mart_partnership_scorecard")
+
+    def ordered(frame):
+        return frame.sort_values(["measure_id", "measure_month"]).reset_index(drop=True)
+
+    pd.testing.assert_frame_equal(ordered(rows[rows["measure_id"] != "FD99"]), ordered(published))
+    added = rows[rows["measure_id"] == "FD99"].set_index("measure_month")
+    monthly = night.query("select activity_month, contact_pending_count, contact_count "
+                          "from marts.mart_front_door_monthly").set_index("activity_month")
+    assert set(added.index) == set(monthly.index) and len(added) > 3
+    shown = added[~added["is_suppressed"]]
+    assert len(shown) > 0 and (added["measure_name"] == "Contacts still pending").all()
+    for month, row in shown.iterrows():
+        assert (row["numerator"], row["denominator"]) == tuple(monthly.loc[month, ["contact_pending_count", "contact_count"]])
+
+
+def test_a_wrong_measure_entry_stops_the_build_naming_it(built, tmp_path):
+    """An entry without its numerator: the build stops naming the measure and the field (the other
+    checks of macros/scorecard_measures.sql, unknown feeds and a repeated id, work the same way)."""
+    entry = {k: v for k, v in PENDING_CONTACTS.items() if k != "numerator"}
+    code, logs = compiled_scorecard(built["night"], tmp_path, dbt_var("scorecard_measures") + [entry])
+    assert code != 0
+    assert "var scorecard_measures, measure FD99: 'numerator' is missing" in (logs / "dbt.log").read_text(encoding="utf-8")
