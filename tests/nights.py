@@ -15,6 +15,11 @@ mart. Use it through the `built_nights` fixture (tests/conftest.py):
 returns pipeline's `import_returns` step (docs/returns.md) instead of `extract`, as at 31 March.
 
 A module that changes a night's data must build its own night instead: these are shared, read only.
+Those that do (each night is its own, so none can be shared): test_numbers (hand-edited rows and
+reference data), test_dbt_returns_coverage (a returns-only night written by hand),
+test_reference_timing (hypothesis' rows), test_dbt_empty (`dbt build --empty`), test_dbt_incremental
+(a history of nights). `load_files` below is the load-and-key step of the two that load files
+one by one (test_dbt_returns_coverage, test_reference_timing).
 """
 
 from __future__ import annotations
