@@ -34,3 +34,12 @@ STATUTORY = {
 @pytest.mark.parametrize("name, value", sorted(STATUTORY.items()))
 def test_the_default_is_the_statutory_value(name, value):
     assert dbt_var(name) == value
+
+
+def test_every_feed_a_measure_needs_is_a_declared_feed():
+    """var measure_feeds names feeds by id: a misspelt one would make its measure NOT MEASURABLE on
+    every night, silently. Each must be a feed of extract/feeds.py."""
+    from extract.feeds import FEEDS_BY_ID
+
+    named = {feed for needs in dbt_var("measure_feeds").values() for feeds in needs.values() for feed in feeds}
+    assert named and not named - set(FEEDS_BY_ID), sorted(named - set(FEEDS_BY_ID))
