@@ -220,6 +220,7 @@ def pytest_collection_modifyitems(config, items):
     items[:] = [item for group in order for item in groups[group]]
 
 
+@pytest.hookimpl(optionalhook=True)  # so `-p no:xdist` (one process, no xdist) still loads this file
 def pytest_xdist_make_scheduler(config, log):
     """`make test` (pytest-xdist): a module's tests run together, in order, in one process, and so
     do the modules in SAME_PROCESS; the groups are handed out in the collection's order (above).

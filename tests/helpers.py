@@ -1,12 +1,29 @@
 """Small helpers shared by the tests."""
 
 import csv
+import functools
 import json
 import os
 import shutil
 from pathlib import Path
 
 import pytest
+
+
+@functools.cache
+def dbt_vars() -> dict:
+    """The dbt project's vars (dbt_project/dbt_project.yml): every statutory timescale and local
+    threshold, declared once. Tests read their limits here instead of repeating 72 or 5."""
+    import yaml
+
+    from warehouse.settings import DBT_PROJECT_DIR
+
+    return yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text(encoding="utf-8"))["vars"]
+
+
+def dbt_var(name: str):
+    """One dbt var's default, e.g. dbt_var("rhi_timescale_hours") -> 72."""
+    return dbt_vars()[name]
 
 
 def query(conn, sql: str, params=None) -> list[tuple]:

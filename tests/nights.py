@@ -15,6 +15,11 @@ mart. Use it through the `built_nights` fixture (tests/conftest.py):
 returns pipeline's `import_returns` step (docs/returns.md) instead of `extract`, as at 31 March.
 
 A module that changes a night's data must build its own night instead: these are shared, read only.
+Those that do (each night is its own, so none can be shared): test_numbers (hand-edited rows and
+reference data), test_dbt_returns_coverage (a returns-only night written by hand),
+test_reference_timing (hypothesis' rows), test_dbt_empty (`dbt build --empty`), test_dbt_incremental
+(a history of nights). `load_files` below is the load-and-key step of the two that load files
+one by one (test_dbt_returns_coverage, test_reference_timing).
 """
 
 from __future__ import annotations
@@ -113,3 +118,25 @@ class BuiltNights:
     def drop_all(self) -> None:
         for night in self._nights.values():
             drop_database(self._settings, night.settings.connection.dbname)
+
+
+def load_files(settings, files: dict, extract_date: date, feeds=None) -> dict:
+    """For a module that must build a night of its own (rows of its own, not one of the shared nights
+    above): every raw table of `feeds` (default every feed) created, as dbt's sources need them
+    whether delivered or not; `files` ({feed id: path}) loaded with the real loader for
+    `extract_date`; the pseudonymisation key installed. Then `dbt build` it (helpers.dbt_results).
+    Returns {feed id: the loader's result}."""
+    from extract.feeds import FEEDS, FEEDS_BY_ID
+    from extract.load import load_file, prepare
+    from warehouse import db
+    from warehouse.pseudonymisation import install_key
+
+    conn = db.connect(settings)
+    try:
+        for feed in feeds or FEEDS:
+            prepare(conn, feed)
+        results = {feed_id: load_file(conn, FEEDS_BY_ID[feed_id], path, extract_date) for feed_id, path in files.items()}
+        install_key(conn, settings)
+    finally:
+        conn.close()
+    return results

@@ -19,12 +19,12 @@ import pytest
 
 from warehouse import audiences, db
 
-from helpers import query
+from helpers import dbt_var, query
 
 pytestmark = pytest.mark.slow
 
 DECLARATION = audiences.declaration()
-THRESHOLD = 5  # dbt var suppression_threshold's default (dbt_project.yml)
+THRESHOLD = dbt_var("suppression_threshold")
 PIPELINE_SCHEMAS = ("raw", "staging", "intermediate", "snapshots", "private", "marts_build", "analytics")
 # Columns that make a row person-level: pseudonymous keys, the instants of one child's events, months of birth.
 PERSON_LEVEL = re.compile(r"(_key|_at|birth_month)$")

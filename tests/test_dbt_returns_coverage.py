@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from helpers import drop_database, fresh_database, query
+from nights import load_files
 
 pytestmark = pytest.mark.slow
 
@@ -82,22 +83,16 @@ def return_files(folder: Path) -> dict[str, Path]:
 
 @pytest.fixture(scope="module")
 def built(settings, tmp_path_factory):
-    from extract.feeds import FEEDS, FEEDS_BY_ID
-    from extract.load import load_file, prepare
+    from extract.feeds import FEEDS
     from extract.returns.registry import RETURN_FEEDS
     from warehouse import db
     from warehouse.dbt import run_dbt
-    from warehouse.pseudonymisation import install_key
 
     mine = fresh_database(settings, DATABASE)
-    conn = db.connect(mine)
     # Every raw table exists (as after any earlier load; dbt's sources need them): only four get a batch.
-    for feed in FEEDS + RETURN_FEEDS:
-        prepare(conn, feed)
-    for feed, path in return_files(tmp_path_factory.mktemp("returns")).items():
-        result = load_file(conn, FEEDS_BY_ID[feed], path, AS_AT)
-        assert result.status == "loaded" and result.rows_quarantined == 0, result
-    install_key(conn, mine)
+    loaded = load_files(mine, return_files(tmp_path_factory.mktemp("returns")), AS_AT, feeds=FEEDS + RETURN_FEEDS)
+    assert all(r.status == "loaded" and r.rows_quarantined == 0 for r in loaded.values()), loaded
+    conn = db.connect(mine)
     target = tmp_path_factory.mktemp("dbt-target")
     # Every model and test, as the nightly run builds them (the quality gate validates every mart);
     # snapshots keep history across nights (this is a single night), and the dbt unit tests do not

@@ -19,15 +19,17 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from conftest import TEST_KEY
-from helpers import query
+from helpers import dbt_var, query
 
 NIGHT = date(2026, 11, 22)  # the session's shared tiny night
 LONDON = ZoneInfo("Europe/London")
 # The defaults in dbt_project/dbt_project.yml (docs/marts.md).
-RHI_HOURS = 72
-MATCH_TOLERANCE = timedelta(hours=12)
-PROVIDER_WINDOW = timedelta(hours=168)
-STATUTORY_MONTHS, PRACTICE_MONTHS, REVIEW_MONTHS = 3, 3, 6
+RHI_HOURS = dbt_var("rhi_timescale_hours")
+MATCH_TOLERANCE = timedelta(hours=dbt_var("missing_match_tolerance_hours"))
+PROVIDER_WINDOW = timedelta(hours=dbt_var("provider_referral_match_window_hours"))
+STATUTORY_MONTHS = dbt_var("pathway_plan_statutory_months")
+PRACTICE_MONTHS = dbt_var("pathway_plan_practice_window_months")
+REVIEW_MONTHS = dbt_var("pathway_plan_review_months")
 
 
 # --- reading the generated files ------------------------------------------------------------------

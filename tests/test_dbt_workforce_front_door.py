@@ -10,6 +10,7 @@ CustomBusinessDay, start day = day one).
 from __future__ import annotations
 
 import csv
+import json
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -19,7 +20,7 @@ import pytest
 
 from warehouse.settings import DBT_PROJECT_DIR
 
-from helpers import query
+from helpers import dbt_var, query
 
 # The shared night's build (if no module built it before): about a minute on two idle cores.
 pytestmark = pytest.mark.slow
@@ -51,7 +52,7 @@ def built(built_nights):
     """The session's tiny night: generated, loaded, built and published once (tests/nights.py)."""
     night = built_nights.get("tiny", NIGHT)
     conn = night.connect()
-    yield {"conn": conn, "files": night.files, "results": night.build_results}
+    yield {"conn": conn, "files": night.files, "results": night.build_results, "night": night}
     conn.close()
 
 
@@ -111,9 +112,9 @@ def test_s47_enquiries_that_never_reached_icpc(built):
 def test_contacts_decided_within_24_hours(built):
     contacts = read_csv(built["files"]["crs__contacts"])
     expected = sum(1 for r in contacts
-                   if r["decision_at"] and timedelta(0) <= local(r["decision_at"]) - local(r["contact_at"]) <= timedelta(hours=24))
+                   if r["decision_at"] and timedelta(0) <= local(r["decision_at"]) - local(r["contact_at"]) <= timedelta(hours=dbt_var("contact_decision_hours")))
     late = sum(1 for r in contacts
-               if r["decision_at"] and local(r["decision_at"]) - local(r["contact_at"]) > timedelta(hours=24))
+               if r["decision_at"] and local(r["decision_at"]) - local(r["contact_at"]) > timedelta(hours=dbt_var("contact_decision_hours")))
     [(on_time, total, monthly)] = query(built["conn"],
         "select count(*) filter (where decided_within_24h), count(*), "
         "       (select sum(contact_decided_within_24h_count) from marts.mart_front_door_monthly) "
@@ -126,7 +127,7 @@ def test_contacts_decided_within_24_hours(built):
 def test_icpc_timeliness_agrees_with_the_cin_validator_convention(built):
     """The validator's deadline is start + CustomBusinessDay(n=N-1) over England's holidays. An enquiry
     awaiting a conference past its deadline is late too (the pending rule, docs/marts.md)."""
-    deadline_offset = pd.offsets.CustomBusinessDay(n=15 - 1, holidays=bank_holidays())
+    deadline_offset = pd.offsets.CustomBusinessDay(n=dbt_var("icpc_working_days") - 1, holidays=bank_holidays())
     icpc_dates = {}
     for r in read_csv(built["files"]["crs__icpcs"]):
         if r["s47_id"]:
@@ -165,7 +166,8 @@ def test_working_days_over_easter_2026_match_a_hand_count(built):
         "where strategy_discussion_date = (select min(strategy_discussion_date) from "
         "marts.mart_child_protection_s47_enquiries)")
     start = query(built["conn"], "select min(strategy_discussion_date) from marts.mart_child_protection_s47_enquiries")[0][0]
-    assert due == (pd.Timestamp(start) + pd.offsets.CustomBusinessDay(n=14, holidays=bank_holidays())).date()
+    offset = pd.offsets.CustomBusinessDay(n=dbt_var("icpc_working_days") - 1, holidays=bank_holidays())
+    assert due == (pd.Timestamp(start) + offset).date()
 
 
 def test_scorecard_is_suppressed_and_rated(built):
@@ -178,7 +180,8 @@ def test_scorecard_is_suppressed_and_rated(built):
         if suppressed:
             assert unit == "count" and numerator is None and denominator is None and value is None and rag is None
         elif unit == "count":
-            assert not (1 <= numerator <= 5) and not (1 <= denominator <= 5), measure_id
+            threshold = dbt_var("suppression_threshold")
+            assert not (1 <= numerator <= threshold) and not (1 <= denominator <= threshold), measure_id
             assert (value is None) == (denominator == 0)
         if value is not None:
             assert rag in ("GREEN", "AMBER", "RED")
@@ -200,3 +203,56 @@ def test_partnership_workforce_cannot_reveal_a_suppressed_count(built):
         for month, hidden, small_visible, total_hidden in rows:
             assert total_hidden or hidden != 1, (column, month)
             assert not small_visible, (column, month)
+
+
+# --- measures as data (issue 19): a measure is one entry in var scorecard_measures -----------------
+
+def compiled_scorecard(night, target: Path, measures: list[dict]) -> tuple[int, Path]:
+    """mart_partnership_scorecard compiled with var scorecard_measures = `measures`: dbt's exit code
+    and the compiled SQL's path (or the log folder when it failed)."""
+    from warehouse.dbt import run_dbt
+
+    code = run_dbt(night.settings, ["compile", "--select", "mart_partnership_scorecard",
+                                    "--vars", json.dumps({"scorecard_measures": measures}),
+                                    "--target-path", str(target), "--log-path", str(target / "logs")],
+                   extract_date=night.extract_date.isoformat(), check=False)
+    compiled = list(target.glob("compiled/**/mart_partnership_scorecard.sql"))
+    return code, compiled[0] if compiled else target / "logs"
+
+
+PENDING_CONTACTS = {"id": "FD99", "title": "Contacts still pending", "group": "front_door",
+                    "mart": "mart_front_door_monthly", "month": "activity_month",
+                    "numerator": "sum(contact_pending_count)", "denominator": "sum(contact_count)",
+                    "feeds": "contacts", "target": 0.1, "polarity": "LOWER_IS_BETTER", "unit": "count"}
+
+
+def test_a_measure_added_as_one_entry_is_on_the_scorecard(built, tmp_path):
+    """One more entry in the declaration, nothing else: the scorecard has the measure for every month
+    of the mart it reads, with that mart's figures, and every declared measure's rows unchanged."""
+    night = built["night"]
+    code, compiled = compiled_scorecard(night, tmp_path, dbt_var("scorecard_measures") + [PENDING_CONTACTS])
+    assert code == 0
+    rows = night.query(compiled.read_text().replace('"marts_build".', '"marts".'))
+    published = night.query("select * from marts.mart_partnership_scorecard")
+
+    def ordered(frame):
+        return frame.sort_values(["measure_id", "measure_month"]).reset_index(drop=True)
+
+    pd.testing.assert_frame_equal(ordered(rows[rows["measure_id"] != "FD99"]), ordered(published))
+    added = rows[rows["measure_id"] == "FD99"].set_index("measure_month")
+    monthly = night.query("select activity_month, contact_pending_count, contact_count "
+                          "from marts.mart_front_door_monthly").set_index("activity_month")
+    assert set(added.index) == set(monthly.index) and len(added) > 3
+    shown = added[~added["is_suppressed"]]
+    assert len(shown) > 0 and (added["measure_name"] == "Contacts still pending").all()
+    for month, row in shown.iterrows():
+        assert (row["numerator"], row["denominator"]) == tuple(monthly.loc[month, ["contact_pending_count", "contact_count"]])
+
+
+def test_a_wrong_measure_entry_stops_the_build_naming_it(built, tmp_path):
+    """An entry without its numerator: the build stops naming the measure and the field (the other
+    checks of macros/scorecard_measures.sql, unknown feeds and a repeated id, work the same way)."""
+    entry = {k: v for k, v in PENDING_CONTACTS.items() if k != "numerator"}
+    code, logs = compiled_scorecard(built["night"], tmp_path, dbt_var("scorecard_measures") + [entry])
+    assert code != 0
+    assert "var scorecard_measures, measure FD99: 'numerator' is missing" in (logs / "dbt.log").read_text(encoding="utf-8")

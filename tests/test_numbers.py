@@ -25,7 +25,7 @@ import pandas as pd
 import pytest
 
 from conftest import TEST_KEY
-from helpers import drop_database, edit_csv, fresh_database, query
+from helpers import dbt_var, drop_database, edit_csv, fresh_database, query
 
 pytestmark = pytest.mark.slow
 
@@ -206,9 +206,9 @@ def test_2_every_timescale_uses_the_one_pending_rule(night):
     conn = night["conn"]
     end = f"(date '{NIGHT + timedelta(days=1)}')::timestamp at time zone 'Europe/London'"
     checks = {
-        "rhi": f"""select offer_status, returned_at + interval '72 hours' >= {end}
+        "rhi": f"""select offer_status, returned_at + interval '{dbt_var('rhi_timescale_hours')} hours' >= {end}
                    from marts_build.mart_return_home_interviews where returned_at is not null and offered_at is null""",
-        "contacts": f"""select decision_status, contact_at + interval '24 hours' >= {end}
+        "contacts": f"""select decision_status, contact_at + interval '{dbt_var('contact_decision_hours')} hours' >= {end}
                         from marts_build.mart_front_door_contacts where decision_at is null""",
         "assessments": f"""select timeliness_status, due_date > date '{NIGHT}'
                            from marts_build.mart_front_door_assessments where authorised_date is null""",
@@ -306,7 +306,7 @@ def test_7_working_days_from_2009_agree_with_the_validator_convention(night):
     rows = query(conn, "select start_date, due_date from marts_build.mart_front_door_assessments")
     years = range(min(r[0] for r in rows).year, NIGHT.year + 2)
     bank_holidays = list(holidays.country_holidays("GB", subdiv="ENG", years=years))
-    offset = pd.offsets.CustomBusinessDay(n=45 - 1, holidays=bank_holidays)
+    offset = pd.offsets.CustomBusinessDay(n=dbt_var("assessment_working_days") - 1, holidays=bank_holidays)
     assert min(r[0] for r in rows) < date(2015, 1, 1)
     wrong = [(start, due) for start, due in rows if due != (pd.Timestamp(start) + offset).date()]
     assert not wrong, wrong[:5]

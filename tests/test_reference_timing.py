@@ -25,6 +25,7 @@ import pytest
 
 from conftest import TEST_KEY
 from helpers import drop_database, fresh_database
+from nights import load_files
 from reference import compare, missing, pathway
 from reference import inputs as reference_inputs
 from reference import scorecard as reference_scorecard
@@ -107,22 +108,12 @@ def write_night(landing, extract_date: date, seed_value: int) -> dict[str, list[
 def build_night(settings, landing, extract_date: date, target) -> dict[str, pd.DataFrame]:
     """Load the night's files with the real loader and `dbt run` the marts; their rows."""
     from extract.feeds import FEEDS
-    from extract.load import load_file, prepare
     from warehouse import db
     from warehouse.dbt import run_dbt
-    from warehouse.pseudonymisation import install_key
 
-    conn = db.connect(settings)
-    try:
-        for feed in FEEDS:
-            prepare(conn, feed)
-            path = landing / feed.source / extract_date.isoformat() / feed.file_name
-            if path.exists():
-                result = load_file(conn, feed, path, extract_date)
-                assert result.status == "loaded", result
-        install_key(conn, settings)
-    finally:
-        conn.close()
+    files = {feed.id: landing / feed.source / extract_date.isoformat() / feed.file_name for feed in FEEDS}
+    loaded = load_files(settings, {feed_id: path for feed_id, path in files.items() if path.exists()}, extract_date)
+    assert all(result.status == "loaded" for result in loaded.values()), loaded
     # The marts and everything they are built from (seeds too), without dbt's tests: the
     # comparison is the test.
     run_dbt(settings, ["build", "--select", *SELECTION, "--exclude-resource-type", "test", "unit_test", "snapshot",

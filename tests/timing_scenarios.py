@@ -19,6 +19,7 @@ from datetime import date, datetime, timedelta
 from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
 
+from helpers import dbt_var
 from reference.rules import add_months, bank_holidays, nth_birthday, working_day_deadline
 
 MINUTE = timedelta(minutes=1)
@@ -99,10 +100,11 @@ def around(limit: int):
     return st.one_of(boundaries, boundaries, st.integers(0, 2 * limit))
 
 
-HOURS_72 = 72 * 60
+RHI_MINUTES = dbt_var("rhi_timescale_hours") * 60
+CONTACT_MINUTES = dbt_var("contact_decision_hours") * 60
 # Offsets (minutes after the return) for an offer: the 72-hour boundary on both sides, a clock
 # change's hour either way, and anything up to four days.
-OFFER_OFFSETS = around(HOURS_72)
+OFFER_OFFSETS = around(RHI_MINUTES)
 
 
 @st.composite
@@ -118,15 +120,15 @@ def missing_episode(draw, extract_date: date, kind: str):
     by child and time only when it was referred after the return."""
     end = datetime.combine(extract_date + timedelta(days=1), datetime.min.time())
     if kind == "provider_by_time":  # long returned (the 168 hours over by the extract time), or still missing
-        returned = draw(moments(extract_date, HOURS_72).filter(lambda m: m + timedelta(hours=210) <= end))
+        returned = draw(moments(extract_date, RHI_MINUTES).filter(lambda m: m + timedelta(hours=210) <= end))
         returned = None if now_and_then(draw) else returned
     elif kind == "pending":
         returned = end - timedelta(minutes=draw(st.one_of(
-            st.sampled_from([1, HOURS_72 - 60, HOURS_72 - 1, HOURS_72, HOURS_72 + 1, HOURS_72 + 60]),
-            st.integers(1, HOURS_72 + 120))))
+            st.sampled_from([1, RHI_MINUTES - 60, RHI_MINUTES - 1, RHI_MINUTES, RHI_MINUTES + 1, RHI_MINUTES + 60]),
+            st.integers(1, RHI_MINUTES + 120))))
         returned = None if now_and_then(draw) else returned
     else:
-        returned = draw(moments(extract_date, HOURS_72).filter(lambda m: m + timedelta(hours=74) <= end))
+        returned = draw(moments(extract_date, RHI_MINUTES).filter(lambda m: m + timedelta(minutes=RHI_MINUTES + 120) <= end))
     start = (returned or end) - timedelta(minutes=draw(st.integers(1, 5 * 24 * 60)))
     episode = {"episode_id": "E1", "missing_type": draw(st.sampled_from(["M", "A"])), "missing_start": text(start),
                "missing_end": text(returned) if returned else "", "looked_after": draw(st.sampled_from(["Y", "N"])),
@@ -186,8 +188,8 @@ def missing_episode(draw, extract_date: date, kind: str):
 def contact(draw, extract_date: date):
     """A contact to the front door, decided around its 24 hours, or not yet decided."""
     end = datetime.combine(extract_date + timedelta(days=1), datetime.min.time())
-    received = draw(moments(extract_date, 24 * 60))
-    minutes = draw(around(24 * 60))
+    received = draw(moments(extract_date, CONTACT_MINUTES))
+    minutes = draw(around(CONTACT_MINUTES))
     decided = received + timedelta(minutes=minutes)
     if decided > end or now_and_then(draw):
         decided = None
@@ -214,12 +216,12 @@ def working_days_case(draw, extract_date: date, first_year: int, last_year: int)
     start = draw(st.sampled_from(working_day_anchors(first_year, last)))
     feeds = {}
     days = st.one_of(st.sampled_from([1, 0, -1, 2, 3]), st.integers(-10, 10))  # after the last day first
-    due = working_day_deadline(start, 45)
+    due = working_day_deadline(start, dbt_var("assessment_working_days"))
     authorised = due + timedelta(days=draw(days))
     feeds["crs__assessments"] = [{"assessment_id": "A1", "start_date": start.isoformat(),
                                   "authorised_date": authorised.isoformat() if authorised <= extract_date
                                   and not now_and_then(draw) else "", "is_pre_birth": "N", "team": "Team A"}]
-    due = working_day_deadline(start, 15)
+    due = working_day_deadline(start, dbt_var("icpc_working_days"))
     icpc = due + timedelta(days=draw(days))
     outcome = draw(st.sampled_from(["icpc", "no_icpc_needed", "open", "awaiting"]))
     if icpc > extract_date and outcome == "icpc":
@@ -269,7 +271,7 @@ def care_leaver(draw, extract_date: date, recorded: str, derive):
     category, eligible_from = derive(dob, episodes, in_education == "Y")
     if recorded == "as_recorded":
         if draw(st.booleans()) and len(episodes) > 1:  # 13 weeks counted in the latest period only
-            latest = date.fromisoformat(episodes[-1]["start_date"]) + timedelta(days=91)
+            latest = date.fromisoformat(episodes[-1]["start_date"]) + timedelta(weeks=dbt_var("eligible_child_looked_after_weeks"))
             eligible_from = max(latest, b16) if latest <= extract_date else None
         else:  # recorded eligible on too short a history
             category = draw(st.sampled_from(["ELIGIBLE", "RELEVANT", "FORMER_RELEVANT"]))

@@ -1,6 +1,6 @@
 {#-
-  Which feeds each measure needs: THE one place that says so (docs/marts.md, "What a
-  returns-only council gets").
+  Which feeds each measure needs: declared once, in var measure_feeds (dbt_project/dbt_project.yml,
+  beside the scorecard's measures; docs/marts.md, "What a returns-only council gets").
 
   A council that sends only its statutory returns (SSDA903, CIN census, Ofsted Annex A)
   gets batches of some feeds and none of the others for an extract date. A measure built
@@ -16,20 +16,7 @@
   being built, with the semantics of macro current_extract).
 -#}
 {% macro measure_feed_needs() -%}
-    {{ return({
-        'rhi':                      {'any_of': ['crs__return_home_interviews', 'provider__return_interviews']},
-        'police_notifications':     {'all_of': ['police__missing_notifications']},
-        'pathway_plan_timeliness':  {'all_of': ['crs__pathway_plan_events']},
-        'contacts':                 {'all_of': ['crs__contacts']},
-        'referrals':                {'all_of': ['crs__referrals']},
-        'assessments':              {'all_of': ['crs__assessments']},
-        's47':                      {'all_of': ['crs__s47_enquiries']},
-        'icpc':                     {'all_of': ['crs__s47_enquiries', 'crs__icpcs']},
-        'conferences':              {'all_of': ['crs__icpcs']},
-        'cp_plans':                 {'all_of': ['crs__cp_plans']},
-        'workforce':                {'all_of': ['hr__posts', 'hr__employees']},
-        'looked_after':             {'all_of': ['crs__looked_after_episodes']},
-    }) }}
+    {{ return(var('measure_feeds')) }}
 {%- endmacro %}
 
 {#- A boolean SQL expression: is `measure` measurable in this build? Reads
@@ -38,7 +25,7 @@
 {% macro is_measurable(measure) -%}
     {%- set needs = measure_feed_needs().get(measure) -%}
     {%- if needs is none -%}
-        {{ exceptions.raise_compiler_error("is_measurable: unknown measure '" ~ measure ~ "'; declare it in macros/measurability.sql (measure_feed_needs)") }}
+        {{ exceptions.raise_compiler_error("is_measurable: unknown measure '" ~ measure ~ "'; declare it in var measure_feeds (dbt_project/dbt_project.yml)") }}
     {%- endif -%}
     {%- set all_of = needs.get('all_of', []) -%}
     {%- set any_of = needs.get('any_of', []) -%}

@@ -40,9 +40,9 @@
         {%- do columns.append('case when not _suppress_' ~ count ~ ' then ' ~ count ~ ' end as ' ~ count) -%}
         {%- do columns.append('_suppress_' ~ count ~ ' as is_' ~ count ~ '_suppressed') -%}
     {%- endfor -%}
-    {%- for rate, parts in rates.items() -%}
-        {%- do columns.append('case when not (_suppress_' ~ parts[0] ~ ' or _suppress_' ~ parts[1] ~ ') then round('
-                              ~ parts[0] ~ '::numeric / nullif(' ~ parts[1] ~ ', 0), 4) end as ' ~ rate) -%}
+    {%- for rate_column, parts in rates.items() -%}
+        {%- do columns.append('case when not (_suppress_' ~ parts[0] ~ ' or _suppress_' ~ parts[1] ~ ') then '
+                              ~ rate(parts[0], parts[1]) ~ ' end as ' ~ rate_column) -%}
     {%- endfor %}
     select
         {{ columns | join(',\n        ') }}

@@ -1,8 +1,9 @@
 """The settings and the calendar the reference computation uses, from docs/marts.md and docs/rules.md.
 
-Nothing here is read from the dbt project: the defaults are the ones docs/marts.md gives for each
-dbt var, and bank holidays come from the `holidays` package (England and Wales), not from the
-project's seed or macros.
+No rule here is read from the dbt project. The settings' values (72 hours, 45 working days, ...) are
+the dbt vars' defaults, read from dbt_project/dbt_project.yml (tests/helpers.py, dbt_var: declared
+once; tests/test_dbt_vars.py checks them against the statutes), and bank holidays come from the
+`holidays` package (England and Wales), not from the project's seed or macros.
 """
 
 from __future__ import annotations
@@ -16,30 +17,32 @@ from zoneinfo import ZoneInfo
 import holidays
 import pandas as pd
 
+from helpers import dbt_var
+
 LONDON = ZoneInfo("Europe/London")
 UTC = ZoneInfo("UTC")
 
 
 @dataclass(frozen=True)
 class Settings:
-    """docs/marts.md, "Rules and settings": each var with its default."""
+    """docs/marts.md, "Rules and settings": each var with its default (dbt_project.yml)."""
 
-    rhi_timescale_hours: int = 72
-    missing_match_tolerance_hours: int = 12
-    provider_referral_match_window_hours: int = 168
-    pathway_plan_statutory_months: int = 3
-    pathway_plan_practice_window_months: int = 3
-    pathway_plan_review_months: int = 6
-    contact_decision_hours: int = 24
-    re_referral_months: int = 12
-    assessment_working_days: int = 45
-    icpc_working_days: int = 15
-    cp_plan_long_years: int = 2
-    suppression_threshold: int = 5
-    scorecard_amber_tolerance: float = 0.05
+    rhi_timescale_hours: int = dbt_var("rhi_timescale_hours")
+    missing_match_tolerance_hours: int = dbt_var("missing_match_tolerance_hours")
+    provider_referral_match_window_hours: int = dbt_var("provider_referral_match_window_hours")
+    pathway_plan_statutory_months: int = dbt_var("pathway_plan_statutory_months")
+    pathway_plan_practice_window_months: int = dbt_var("pathway_plan_practice_window_months")
+    pathway_plan_review_months: int = dbt_var("pathway_plan_review_months")
+    contact_decision_hours: int = dbt_var("contact_decision_hours")
+    re_referral_months: int = dbt_var("re_referral_months")
+    assessment_working_days: int = dbt_var("assessment_working_days")
+    icpc_working_days: int = dbt_var("icpc_working_days")
+    cp_plan_long_years: int = dbt_var("cp_plan_long_years")
+    suppression_threshold: int = dbt_var("suppression_threshold")
+    scorecard_amber_tolerance: float = dbt_var("scorecard_amber_tolerance")
     # Regulation 40 of the Care Planning, Placement and Case Review (England) Regulations 2010:
     # 13 weeks looked after since the 14th birthday (docs/rules.md, "Pathway plans and care leavers").
-    eligibility_days: int = 13 * 7
+    eligibility_days: int = dbt_var("eligible_child_looked_after_weeks") * 7
 
 
 DEFAULTS = Settings()

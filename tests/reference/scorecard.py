@@ -3,8 +3,9 @@
 Written from docs/rules.md (its measures, "Rules that hold across all measures",
 "Privacy, suppression and retention") and docs/marts.md ("Front door and child protection", "Workforce",
 "Partnership scorecard and suppression", "What a returns-only council gets"). The measures'
-names, targets and directions are the seed docs/marts.md points to
-(dbt_project/seeds/scorecard_measures.csv): reference data, not a rule.
+names, targets and polarities are the declaration docs/marts.md points to (var scorecard_measures
+in dbt_project/dbt_project.yml): reference data, not a rule. How each is counted, and the feeds
+each needs (NEEDS), are written here independently of that declaration.
 
 One row per measure and month: numerator, denominator, value (numerator / denominator), target,
 rag_status, is_suppressed, is_measurable. Decisions where the docs leave a choice are marked
@@ -13,7 +14,6 @@ DECISION.
 
 from __future__ import annotations
 
-import csv
 from collections import defaultdict
 from datetime import date, timedelta
 from decimal import Decimal
@@ -21,7 +21,7 @@ from fractions import Fraction
 
 import pandas as pd
 
-from warehouse.settings import DBT_PROJECT_DIR
+from helpers import dbt_var
 
 from . import missing, pathway
 from .rules import (DEFAULTS, MET, PENDING, Settings, add_months, counted, date_status, dates, extract_time,
@@ -46,8 +46,9 @@ NEEDS = {
 
 
 def measure_definitions() -> dict[str, dict]:
-    with (DBT_PROJECT_DIR / "seeds" / "scorecard_measures.csv").open(newline="") as fh:
-        return {r["measure_id"]: r for r in csv.DictReader(fh)}
+    """{measure id: {"target": "0.95" (text, exact as a Decimal), "unit", "direction"}}."""
+    return {m["id"]: {"target": str(m["target"]), "unit": m["unit"], "direction": m["polarity"]}
+            for m in dbt_var("scorecard_measures")}
 
 
 def measurable(inputs, measure_id: str) -> bool:

@@ -1,5 +1,5 @@
 {#-
-  One row per measure of macros/measurability.sql: the feeds it needs and whether it is
+  One row per measure of var measure_feeds (macros/measurability.sql): the feeds it needs and whether it is
   measurable in this build. For the data team and auditors ("why is this null?"); the
   marts call the same macro.
 -#}

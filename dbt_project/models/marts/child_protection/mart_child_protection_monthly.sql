@@ -68,7 +68,7 @@ select
     {{ when_measurable('is_icpc_measurable', 's47_outcome_known_count') }}          as s47_outcome_known_count,
     {{ when_measurable('is_icpc_measurable', 's47_never_reached_icpc_count') }}     as s47_never_reached_icpc_count,
     {{ when_measurable('is_icpc_measurable',
-       'round(s47_never_reached_icpc_count::numeric / nullif(s47_outcome_known_count, 0), 4)') }}
+       rate('s47_never_reached_icpc_count', 's47_outcome_known_count')) }}
                                                                                     as s47_never_reached_icpc_rate,
     {{ when_measurable('is_conferences_measurable', 'icpc_count') }}                as icpc_count,
     {{ when_measurable('is_conferences_measurable', 'icpc_without_s47_count') }}    as icpc_without_s47_count,
@@ -76,16 +76,16 @@ select
     {{ when_measurable('is_icpc_measurable', 'icpc_timeliness_denominator_count') }} as icpc_timeliness_denominator_count,
     {{ when_measurable('is_icpc_measurable', 'icpc_within_15_working_days_count') }} as icpc_within_15_working_days_count,
     {{ when_measurable('is_icpc_measurable',
-       'round(icpc_within_15_working_days_count::numeric / nullif(icpc_timeliness_denominator_count, 0), 4)') }}
+       rate('icpc_within_15_working_days_count', 'icpc_timeliness_denominator_count')) }}
                                                                                     as icpc_within_15_working_days_rate,
     {{ when_measurable('is_cp_plans_measurable', 'plan_started_count') }}           as plan_started_count,
     {{ when_measurable('is_cp_plans_measurable', 'repeat_plan_count') }}            as repeat_plan_count,
     {{ when_measurable('is_cp_plans_measurable',
-       'round(repeat_plan_count::numeric / nullif(plan_started_count, 0), 4)') }}   as repeat_plan_rate,
+       rate('repeat_plan_count', 'plan_started_count')) }}   as repeat_plan_rate,
     {{ when_measurable('is_cp_plans_measurable', 'plan_ended_count') }}             as plan_ended_count,
     {{ when_measurable('is_cp_plans_measurable', 'plan_ended_2_years_or_more_count') }} as plan_ended_2_years_or_more_count,
     {{ when_measurable('is_cp_plans_measurable',
-       'round(plan_ended_2_years_or_more_count::numeric / nullif(plan_ended_count, 0), 4)') }}
+       rate('plan_ended_2_years_or_more_count', 'plan_ended_count')) }}
                                                                                     as plan_ended_2_years_or_more_rate,
     is_s47_measurable,
     is_icpc_measurable,

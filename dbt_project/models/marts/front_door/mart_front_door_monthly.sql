@@ -63,22 +63,22 @@ select
     {{ when_measurable('is_contacts_measurable', 'contact_pending_count') }}            as contact_pending_count,
     {{ when_measurable('is_contacts_measurable', 'contact_decided_within_24h_count') }} as contact_decided_within_24h_count,
     {{ when_measurable('is_contacts_measurable',
-       'round(contact_decided_within_24h_count::numeric / nullif(contact_denominator_count, 0), 4)') }}
+       rate('contact_decided_within_24h_count', 'contact_denominator_count')) }}
                                                                                              as contact_decided_within_24h_rate,
     {{ when_measurable('is_referrals_measurable', 'referral_count') }}                  as referral_count,
     {{ when_measurable('is_referrals_measurable', 'referral_nfa_count') }}              as referral_nfa_count,
     {{ when_measurable('is_referrals_measurable',
-       'round(referral_nfa_count::numeric / nullif(referral_count, 0), 4)') }}          as referral_nfa_rate,
+       rate('referral_nfa_count', 'referral_count')) }}          as referral_nfa_rate,
     {{ when_measurable('is_referrals_measurable', 're_referral_count') }}               as re_referral_count,
     {{ when_measurable('is_referrals_measurable',
-       'round(re_referral_count::numeric / nullif(referral_count, 0), 4)') }}           as re_referral_rate,
+       rate('re_referral_count', 'referral_count')) }}           as re_referral_rate,
     {{ when_measurable('is_assessments_measurable', 'assessment_started_count') }}      as assessment_started_count,
     {{ when_measurable('is_assessments_measurable', 'assessment_pending_count') }}      as assessment_pending_count,
     {{ when_measurable('is_assessments_measurable', 'assessment_denominator_count') }}  as assessment_denominator_count,
     {{ when_measurable('is_assessments_measurable', 'assessment_within_45_working_days_count') }}
                                                                                              as assessment_within_45_working_days_count,
     {{ when_measurable('is_assessments_measurable',
-       'round(assessment_within_45_working_days_count::numeric / nullif(assessment_denominator_count, 0), 4)') }}
+       rate('assessment_within_45_working_days_count', 'assessment_denominator_count')) }}
                                                                                              as assessment_within_45_working_days_rate,
     is_contacts_measurable,
     is_referrals_measurable,

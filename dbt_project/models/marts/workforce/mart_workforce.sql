@@ -126,17 +126,17 @@ select
     aggregated.budgeted_fte::numeric(10, 2)                                        as budgeted_fte,
     aggregated.employee_fte::numeric(10, 2)                                        as employee_fte,
     (aggregated.budgeted_fte - aggregated.employee_fte)::numeric(10, 2)            as vacant_fte,
-    round((aggregated.budgeted_fte - aggregated.employee_fte) / nullif(aggregated.budgeted_fte, 0), 4)::numeric(10, 4)
+    {{ rate('aggregated.budgeted_fte - aggregated.employee_fte', 'aggregated.budgeted_fte') }}::numeric(10, 4)
                                                                                    as vacancy_rate,
     aggregated.agency_fte::numeric(10, 2)                                          as agency_fte,
-    round(aggregated.agency_fte / nullif(aggregated.employee_fte + aggregated.agency_fte, 0), 4)::numeric(10, 4)
+    {{ rate('aggregated.agency_fte', 'aggregated.employee_fte + aggregated.agency_fte') }}::numeric(10, 4)
                                                                                    as agency_rate,
     aggregated.leaver_fte_12m::numeric(10, 2)                                      as leaver_fte_12m,
-    round(aggregated.leaver_fte_12m / nullif(aggregated.employee_fte, 0), 4)::numeric(10, 4) as turnover_rate,
+    {{ rate('aggregated.leaver_fte_12m', 'aggregated.employee_fte') }}::numeric(10, 4) as turnover_rate,
     aggregated.workforce_month - interval '11 months' >= months.first_month        as is_turnover_window_complete,
     aggregated.case_holding_fte::numeric(10, 2)                                    as case_holding_fte,
     aggregated.open_case_count::bigint                                             as open_case_count,
-    round(aggregated.open_case_count / nullif(aggregated.case_holding_fte, 0), 2)::numeric(10, 2) as average_caseload,
+    {{ rate('aggregated.open_case_count', 'aggregated.case_holding_fte', places=2) }}::numeric(10, 2) as average_caseload,
     aggregated.employee_count::bigint                                          as employee_count,
     aggregated.agency_worker_count::bigint                                            as agency_worker_count,
     aggregated.leaver_12m_count::bigint                                            as leaver_12m_count,
