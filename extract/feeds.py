@@ -462,3 +462,16 @@ FEEDS: tuple[Feed, ...] = (
 )
 FEEDS_BY_ID = {f.id: f for f in FEEDS}
 SOURCES = tuple(dict.fromkeys(f.source for f in FEEDS))
+
+# What each source system is (the dbt sources' descriptions). A new source adds a line here.
+SOURCE_DESCRIPTIONS = {
+    "crs": "The council's case recording system (children's social care).",
+    "hr": "The council's HR system: the establishment (posts) and the directly employed workers. Each delivery "
+          "holds twelve month-end snapshots (snapshot_date).",
+    "agency": "The agency supplier's assignments of agency social workers to the council's teams.",
+    "police": "Missing-person notifications the police send to the council about children (via the MASH).",
+    "provider": "Returns from the commissioned return-interview provider: one row per return interview referral "
+                "it handled.",
+}
+# How long after its last load a source is stale (dbt source freshness; the feeds arrive nightly).
+FRESHNESS_WARN_HOURS, FRESHNESS_ERROR_HOURS = 26, 50
