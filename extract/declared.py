@@ -11,6 +11,8 @@ extract/code_lists.py (the code lists). From them come:
   and the freshness of the nightly feeds;
 * dbt_project/macros/code_lists.sql: the macro ``code_list(name)`` that the staging models'
   ``accepted_values`` tests read, so the codes are written once;
+* dbt_project/macros/feed_columns.sql: each feed's columns with their declared type and whether
+  they are required, which the staging models' casts read (macro ``typed``, macros/typed.sql);
 * docs/feeds.md (extract/docs.py).
 
 The loader, the raw-zone expectations (expectations/suites.py) and the generator read the
@@ -33,6 +35,7 @@ COMMAND = "make declared"
 HEADER = f"generated from extract/feeds.py by `{COMMAND}` (python -m extract.declared): do not edit"
 STAGING = Path("dbt_project/models/staging")
 CODE_LISTS_MACRO = Path("dbt_project/macros/code_lists.sql")
+FEED_COLUMNS_MACRO = Path("dbt_project/macros/feed_columns.sql")
 FEEDS_DOC = Path("docs/feeds.md")
 
 TYPE_WORDS = {
@@ -121,6 +124,25 @@ def code_lists_macro() -> str:
 """
 
 
+def feed_columns_macro() -> str:
+    feeds = []
+    for feed in F.FEEDS:
+        columns = ",\n".join(f"            {_quoted(c.name)}: [{_quoted(c.type)}, {json.dumps(c.required)}]"
+                              for c in feed.columns)
+        feeds.append(f"        {_quoted(feed.id)}: {{\n{columns}\n        }}")
+    entries = ",\n".join(feeds)
+    return f"""{{# {HEADER} #}}
+
+{{#- Each feed's columns: [declared type, required]. Read by macro typed (macros/typed.sql), which
+    casts a raw column as its staging model's feed declares it. -#}}
+{{% macro feed_columns() %}}
+    {{{{ return({{
+{entries}
+    }}) }}}}
+{{% endmacro %}}
+"""
+
+
 def feeds_doc() -> str:
     return f"<!-- {HEADER} -->\n\n" + docs.render()
 
@@ -129,6 +151,7 @@ def generated_files() -> dict[Path, str]:
     """Every generated file (path relative to the project root) and the text the declarations make."""
     files = {STAGING / source / f"_{source}__sources.yml": sources_yaml(source) for source in F.SOURCES}
     files[CODE_LISTS_MACRO] = code_lists_macro()
+    files[FEED_COLUMNS_MACRO] = feed_columns_macro()
     files[FEEDS_DOC] = feeds_doc()
     return files
 
