@@ -17,8 +17,8 @@ INTRO = """\
 Every feed is declared once, in `extract/feeds.py`: its file, columns, types, codes, key and
 whether each extract is a full snapshot or only what changed; each code list once, with its
 source, in `extract/code_lists.py`. The loader, the generator, the raw-zone expectations, dbt's
-sources and `accepted_values` tests, and this page all come from those declarations; there are
-no per-file loaders. Onboarding a feed is adding a `Feed` there, its staging model in dbt, and
+sources, the staging models' casts (macro `typed`) and `accepted_values` tests, and this page all
+come from those declarations; there are no per-file loaders. Onboarding a feed is adding a `Feed` there, its staging model in dbt, and
 `make declared` (docs/operations.md, "Adding a feed").
 
 ## Where files land

@@ -52,14 +52,14 @@ with source as (
 )
 
 select
-    trim(exclusion_id)                  as exclusion_id,
-    trim(person_id)                     as person_id,
-    nullif(trim(start_date), '')::date  as start_date,
-    nullif(trim(end_date), '')::date    as end_date,
-    upper(trim(exclusion_type))         as exclusion_type,
-    _extract_date                       as extract_date,
-    _row_number                         as source_row_number,
-    _batch_id                           as batch_id
+    {{ typed('exclusion_id') }}    as exclusion_id,
+    {{ typed('person_id') }}       as person_id,
+    {{ typed('start_date') }}      as start_date,
+    {{ typed('end_date') }}        as end_date,
+    {{ typed('exclusion_type') }}  as exclusion_type,
+    _extract_date                  as extract_date,
+    _row_number                    as source_row_number,
+    _batch_id                      as batch_id
 from source
 """
 STAGING_YAML = """\
@@ -161,6 +161,7 @@ def test_a_new_feed_declared_regenerated_loaded_and_built(settings, copy, tmp_pa
     assert "Codes (EXCLUSION_TYPES, extract/code_lists.py): FIXED_PERIOD, PERMANENT" in sources
     assert "#### `education__exclusions`" in (copy / "docs/feeds.md").read_text()
     assert '"EXCLUSION_TYPES": ["FIXED_PERIOD", "PERMANENT"]' in (copy / declared.CODE_LISTS_MACRO).read_text()
+    assert '"education__exclusions": {' in (copy / declared.FEED_COLUMNS_MACRO).read_text()
     assert _run(copy, "-m", "extract.declared", "--check").returncode == 0
 
     # 4. A night's file, loaded and built.
