@@ -1,8 +1,11 @@
 """One declaration per feed: the file it arrives in, its columns, types, codes and key.
 
-The loader, the generator, the raw-zone expectations and docs/feeds.md all read
-these declarations; nothing else describes a feed's shape. Onboarding a feed is
-adding a ``Feed`` here (and its staging model in dbt).
+The loader, the generator and the raw-zone expectations read these declarations;
+``make declared`` (extract/declared.py) writes from them the dbt sources, the column
+types staging casts by (macro ``typed``), the code lists dbt tests (macro
+``code_list``; the lists themselves are in extract/code_lists.py) and docs/feeds.md.
+Nothing else describes a feed's shape. Adding a feed: docs/operations.md, "Adding a
+feed".
 
 Conventions for every file feed: CSV with a header row, comma-delimited, dates as
 ``YYYY-MM-DD``, date-times as ``YYYY-MM-DD HH:MM`` in London local time, empty for
