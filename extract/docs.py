@@ -305,6 +305,9 @@ feed or `KIND=FEED`):
 
 
 def _codes(column: F.Column) -> str:
+    if not isinstance(column.codes, code_lists.CodeList):
+        # The council's service areas: its reference data, which differs between councils (and this page with it).
+        return "the council's service areas (`service_areas.csv`, above)"
     return ", ".join(f"`{c}`" for c in column.codes)
 
 
