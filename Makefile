@@ -11,7 +11,7 @@ STAMP  := $(VENV)/.installed-stamp
 BI_VENV  := .venv-superset
 BI_STAMP := $(BI_VENV)/.installed-stamp
 
-.PHONY: help install install-bi lock run test stop start status clean airflow-ui psql bench bench-region dry-run bi
+.PHONY: help install install-bi lock run test stop start status clean airflow-ui psql bench bench-region dry-run bi declared
 
 help:
 	@echo "make run         generate a night's extract and run the nightly DAG once (embedded PostgreSQL + Airflow)"
@@ -22,6 +22,7 @@ help:
 	@echo "make dry-run     dbt's dry run (dbt build --empty): every model, contract and test over no rows (README)"
 	@echo "make bench       the extract-layer benchmark: loader vs plain COPY vs pandas.to_sql (docs/feeds.md)"
 	@echo "make bench-region  the whole night at 1, 3, 11 and 33 boroughs (docs/scale.md; ARGS=--resume, --boroughs 1 3)"
+	@echo "make declared    regenerate the files made from the feed declarations (extract/declared.py)"
 	@echo "make lock        re-resolve the dependencies into constraints.txt (a deliberate update; then make test)"
 	@echo "make status | stop | clean"
 
@@ -96,6 +97,11 @@ dry-run: install
 
 bi: install install-bi
 	$(BIN)/safeguarding bi $(ARGS)
+
+# The files generated from extract/feeds.py and extract/code_lists.py: dbt sources, the code_list
+# macro, docs/feeds.md (tests/test_declared_files.py fails when one is stale).
+declared: install
+	$(BIN)/python -m extract.declared
 
 bench: install
 	$(BIN)/python -m bench.extract_load $(ARGS)

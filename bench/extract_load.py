@@ -22,7 +22,7 @@ What it does, in one run:
      ``--to-sql-rows`` rows, extrapolated as rows per second (loading a 1 GB file that way
      would take hours). The time counts ``to_sql`` only, not reading the CSV.
 4. Prints a table and writes ``bench/results/extract_load.json`` (one entry per file
-   size, the latest run of each kept), which ``python -m extract.docs`` puts in docs/feeds.md.
+   size, the latest run of each kept); the figures kept are in bench/results/extract_load.md.
 """
 
 from __future__ import annotations

@@ -274,6 +274,15 @@ def returns_checks(feed: Feed) -> list[Check]:
     return []
 
 
+def _codes_why(column) -> str:
+    """Where a coded column's codes come from: its code list's source (extract/code_lists.py)."""
+    source = getattr(column.codes, "source", "")
+    standard = f" ({column.standard})" if column.standard else ""
+    if not source:  # the council's service areas: reference data (extract/reference_data.py)
+        return f"Codes declared in extract/feeds.py{standard}."
+    return f"Codes declared in extract/code_lists.py{standard}: {source}"
+
+
 def raw_suite(feed: Feed, other_feeds: Iterable[Feed] = FEEDS) -> Suite:
     """The suite for one feed's nightly batch, generated from its declaration.
 
@@ -307,7 +316,7 @@ def raw_suite(feed: Feed, other_feeds: Iterable[Feed] = FEEDS) -> Suite:
             checks.append(critical("ExpectColumnValuesToNotBeNull", column=name))
         if column.type in (CODE, FLAG):
             checks.append(critical("ExpectColumnValuesToBeInSet", column=name, value_set=list(column.codes),
-                                   why=f"Codes declared in extract/feeds.py{' (' + column.standard + ')' if column.standard else ''}."))
+                                   why=_codes_why(column)))
         elif column.type == DATE:
             checks.append(critical("ExpectColumnValuesToMatchRegex", column=name, regex=SOURCE_DATE_REGEX,
                                    why="Staging casts it as a date: another format fails the build or swaps day and month."))

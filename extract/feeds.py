@@ -1,8 +1,11 @@
 """One declaration per feed: the file it arrives in, its columns, types, codes and key.
 
-The loader, the generator, the raw-zone expectations and docs/feeds.md all read
-these declarations; nothing else describes a feed's shape. Onboarding a feed is
-adding a ``Feed`` here (and its staging model in dbt).
+The loader, the generator and the raw-zone expectations read these declarations;
+``make declared`` (extract/declared.py) writes from them the dbt sources, the column
+types staging casts by (macro ``typed``), the code lists dbt tests (macro
+``code_list``; the lists themselves are in extract/code_lists.py) and docs/feeds.md.
+Nothing else describes a feed's shape. Adding a feed: docs/operations.md, "Adding a
+feed".
 
 Conventions for every file feed: CSV with a header row, comma-delimited, dates as
 ``YYYY-MM-DD``, date-times as ``YYYY-MM-DD HH:MM`` in London local time, empty for
@@ -17,6 +20,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from . import reference_data
+# The code lists (re-exported: the generator and the returns read them as feeds.<LIST>).
+from .code_lists import (
+    ACCOMMODATION, ACTIVITIES, CARE_LEAVER_CATEGORIES, CIN_CLOSURE_REASONS, CONTACT_DECISIONS, CP_CATEGORIES,
+    ETHNICITIES, GENDERS, IN_TOUCH, LEAVING_REASONS, LEGAL_STATUSES, MISSING_TYPES, PATHWAY_EVENTS, PLACEMENT_TYPES,
+    POLICE_RISK_LEVELS, PRIMARY_NEEDS, REASONS_EPISODE_CEASED, REASONS_NEW_EPISODE, REFERRAL_SOURCES,
+    RHI_CONDUCTED_BY, RHI_OUTCOMES, ROLE_GROUPS, TRACKERS, VISIT_TYPES, YES_NO,
+)
 
 # Column types: how staging casts the text the loader keeps, and how the loader's row
 # checks decide a value is malformed.
@@ -104,49 +114,11 @@ class Feed:
         return next(c for c in self.columns if c.name == name.lower())
 
 
-# --- code lists ----------------------------------------------------------------------------------
+# --- code lists: each lives once, with its source, in extract/code_lists.py -------------------
 
-YES_NO = ("Y", "N")
-GENDERS = ("1", "2", "0", "9")  # CIN census: 1 male, 2 female, 0 not known, 9 not stated
-ETHNICITIES = ("WBRI", "WIRI", "WIRT", "WOTH", "WROM", "MWBC", "MWBA", "MWAS", "MOTH", "AIND", "APKN", "ABAN",
-               "AOTH", "BCRB", "BAFR", "BOTH", "CHNE", "OOTH", "REFU", "NOBT")  # CIN / SSDA903 ETHNIC
-REFERRAL_SOURCES = ("1A", "1B", "1C", "1D", "2A", "2B", "3A", "3B", "3C", "3D", "3E", "3F", "4", "5A", "5B",
-                    "5C", "5D", "6", "7", "8", "9", "10")  # CIN census ReferralSource
-CONTACT_DECISIONS = ("REFERRAL", "EARLY_HELP", "INFORMATION_ADVICE", "NFA")
-CIN_CLOSURE_REASONS = ("RC1", "RC2", "RC3", "RC4", "RC5", "RC6", "RC7", "RC8", "RC9")  # CIN ReasonForClosure
-PRIMARY_NEEDS = ("N1", "N2", "N3", "N4", "N5", "N6", "N7", "N8", "N9", "N0")  # CIN PrimaryNeedCode
-CP_CATEGORIES = ("NEG", "PHY", "SAB", "EMO", "MUL")  # CIN InitialCategoryOfAbuse
-LEGAL_STATUSES = ("C1", "C2", "D1", "E1", "J1", "J2", "J3", "L1", "L2", "L3", "V2", "V3", "V4")  # SSDA903 LS
-PLACEMENT_TYPES = ("A3", "A4", "A5", "A6", "H5", "K1", "K2", "P1", "P2", "P3", "R1", "R2", "R3", "R5", "S1",
-                   "T0", "T1", "T2", "T3", "T4", "U1", "U2", "U3", "U4", "U5", "U6", "Z1")  # SSDA903 PLACE
-REASONS_NEW_EPISODE = ("S", "P", "L", "T", "U", "B")  # SSDA903 RNE
-REASONS_EPISODE_CEASED = ("E11", "E12", "E13", "E14", "E15", "E16", "E17", "E2", "E3", "E41", "E45", "E46",
-                          "E47", "E48", "E4A", "E4B", "E5", "E6", "E7", "E8", "E9", "X1")  # SSDA903 REC
-MISSING_TYPES = ("M", "A")  # SSDA903 MISSING: M missing, A away from placement without authorisation
-RHI_OUTCOMES = (
-    "OFFERED_ACCEPTED",
-    "OFFERED_DECLINED",
-    "NOT_OFFERED_MISSING_AGAIN",
-    "NOT_OFFERED_NO_CONTACT",
-    "NOT_OFFERED_OTHER",
-)
-RHI_CONDUCTED_BY = ("COUNCIL", "PROVIDER")
-CARE_LEAVER_CATEGORIES = ("ELIGIBLE", "RELEVANT", "FORMER_RELEVANT", "QUALIFYING")  # Children (Leaving Care) Act 2000
-IN_TOUCH = ("YES", "NO", "DIED", "REFU", "NREQ", "RHOM")  # SSDA903 OC3 IN_TOUCH
-# SSDA903 OC3 ACTIV. F3/P3 (training or employment) are the codes of returns before F4/F5 split
-# them; "0" is the 903's "no information" (the young person died, refused, or needs no service).
-ACTIVITIES = ("F1", "P1", "F2", "P2", "F4", "P4", "F5", "P5", "G4", "G5", "G6", "OTH", "F3", "P3", "0")
-# SSDA903 OC3 ACCOM: a letter for the kind of accommodation, then 1 suitable / 2 not suitable.
-ACCOMMODATION = tuple(f"{k}{s}" for k in "BCDEGHKRSTUVWXYZ" for s in "12") + ("0",)
-PATHWAY_EVENTS = ("NEEDS_ASSESSMENT", "PATHWAY_PLAN", "PATHWAY_PLAN_REVIEW")
-VISIT_TYPES = ("CP", "CLA", "CIN", "CARE_LEAVER")
-ROLE_GROUPS = ("MANAGER", "SOCIAL_WORKER", "OTHER")  # CSWW census groupings used by the workforce mart
 # The council's service areas are its reference data, not code: read (and checked) from
 # service_areas.csv in SAFEGUARDING_REFERENCE_DATA_DIR (extract/reference_data.py).
 SERVICE_AREAS = reference_data.service_area_codes()
-LEAVING_REASONS = ("RESIGNATION", "RETIREMENT", "DISMISSAL", "END_OF_CONTRACT", "REDUNDANCY", "OTHER")
-POLICE_RISK_LEVELS = ("HIGH", "MEDIUM", "LOW", "NO_APPARENT_RISK")
-TRACKERS = ("UNBORN", "MASE", "EDGE_OF_CARE", "MISSING", "S47_TO_ICPC", "RETURN_HOME_S20", "ESCALATION")
 
 
 def _c(name: str, description: str, type: str = TEXT, *, required: bool = True, codes: tuple[str, ...] = (),
@@ -493,3 +465,16 @@ FEEDS: tuple[Feed, ...] = (
 )
 FEEDS_BY_ID = {f.id: f for f in FEEDS}
 SOURCES = tuple(dict.fromkeys(f.source for f in FEEDS))
+
+# What each source system is (the dbt sources' descriptions). A new source adds a line here.
+SOURCE_DESCRIPTIONS = {
+    "crs": "The council's case recording system (children's social care).",
+    "hr": "The council's HR system: the establishment (posts) and the directly employed workers. Each delivery "
+          "holds twelve month-end snapshots (snapshot_date).",
+    "agency": "The agency supplier's assignments of agency social workers to the council's teams.",
+    "police": "Missing-person notifications the police send to the council about children (via the MASH).",
+    "provider": "Returns from the commissioned return-interview provider: one row per return interview referral "
+                "it handled.",
+}
+# How long after its last load a source is stale (dbt source freshness; the feeds arrive nightly).
+FRESHNESS_WARN_HOURS, FRESHNESS_ERROR_HOURS = 26, 50

@@ -656,7 +656,8 @@ class Journey:
             "personal_adviser_id": "" if no_adviser else adviser,
             "in_touch": rng.choices(F.IN_TOUCH, (80, 10, 0.2, 3, 2, 2))[0],
             "activity": rng.choices(F.ACTIVITIES, (20, 6, 10, 8, 3, 2, 2, 1, 25, 6, 7, 10, 0, 0, 0))[0],
-            "accommodation": rng.choices(("B1", "C1", "D1", "E1", "G1", "H1", "K1", "R1", "S1", "T1", "U1", "V1",
+            # Codes of F.ACCOMMODATION only (no S1 or X1: homeless and in custody are never suitable).
+            "accommodation": rng.choices(("B1", "C1", "D1", "E1", "G1", "H1", "K1", "R1", "Z1", "T1", "U1", "V1",
                                           "B2", "H2", "R2", "S2", "T2"), (5, 10, 5, 8, 6, 3, 6, 12, 20, 5, 4, 3, 1, 1, 2,
                                                                           2, 1))[0],
             "in_education": _yn(in_education),

@@ -4,17 +4,17 @@ with source as (
 )
 
 select
-    trim(assignment_id)                as assignment_id,
-    trim(worker_id)                    as worker_id,
-    trim(supplier)                     as supplier,
-    upper(trim(service_area))          as service_area,
-    trim(team)                         as team,
-    upper(trim(role_group))            as role_group,
-    nullif(trim(fte), '')::numeric     as fte,
-    upper(trim(case_holding)) = 'Y'    as is_case_holding,
-    nullif(trim(covering_post_id), '') as covering_post_id,
-    nullif(trim(start_date), '')::date as start_date,
-    nullif(trim(end_date), '')::date   as end_date,
+    {{ typed('assignment_id') }}       as assignment_id,
+    {{ typed('worker_id') }}           as worker_id,
+    {{ typed('supplier') }}            as supplier,
+    {{ typed('service_area') }}        as service_area,
+    {{ typed('team') }}                as team,
+    {{ typed('role_group') }}          as role_group,
+    {{ typed('fte') }}                 as fte,
+    {{ typed('case_holding') }}        as is_case_holding,
+    {{ typed('covering_post_id') }}    as covering_post_id,
+    {{ typed('start_date') }}          as start_date,
+    {{ typed('end_date') }}            as end_date,
     _extract_date                      as extract_date,
     _row_number                        as source_row_number,
     _batch_id                          as batch_id

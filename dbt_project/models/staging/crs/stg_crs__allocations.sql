@@ -4,12 +4,12 @@ with source as (
 )
 
 select
-    trim(allocation_id)                as allocation_id,
-    trim(person_id)                    as person_id,
-    trim(worker_id)                    as worker_id,
-    trim(team)                         as team,
-    nullif(trim(start_date), '')::date as start_date,
-    nullif(trim(end_date), '')::date   as end_date,
+    {{ typed('allocation_id') }}       as allocation_id,
+    {{ typed('person_id') }}           as person_id,
+    {{ typed('worker_id') }}           as worker_id,
+    {{ typed('team') }}                as team,
+    {{ typed('start_date') }}          as start_date,
+    {{ typed('end_date') }}            as end_date,
     _extract_date                      as extract_date,
     _row_number                        as source_row_number,
     _batch_id                          as batch_id

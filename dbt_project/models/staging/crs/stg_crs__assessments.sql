@@ -4,13 +4,13 @@ with source as (
 )
 
 select
-    trim(assessment_id)                     as assessment_id,
-    trim(person_id)                         as person_id,
-    nullif(trim(referral_id), '')           as referral_id,
-    nullif(trim(start_date), '')::date      as start_date,
-    nullif(trim(authorised_date), '')::date as authorised_date,
-    upper(trim(is_pre_birth)) = 'Y'         as is_pre_birth,
-    nullif(trim(team), '')                  as team,
+    {{ typed('assessment_id') }}            as assessment_id,
+    {{ typed('person_id') }}                as person_id,
+    {{ typed('referral_id') }}              as referral_id,
+    {{ typed('start_date') }}               as start_date,
+    {{ typed('authorised_date') }}          as authorised_date,
+    {{ typed('is_pre_birth') }}             as is_pre_birth,
+    {{ typed('team') }}                     as team,
     _extract_date                           as extract_date,
     _row_number                             as source_row_number,
     _batch_id                               as batch_id

@@ -4,14 +4,14 @@ with source as (
 )
 
 select
-    trim(person_id)                                  as person_id,
-    upper(trim(eligibility_category))                as eligibility_category,
-    nullif(trim(eligibility_date), '')::date         as eligibility_date,
-    nullif(trim(personal_adviser_id), '')            as personal_adviser_id,
-    nullif(upper(trim(in_touch)), '')                as in_touch,
-    nullif(upper(trim(activity)), '')                as activity,
-    nullif(upper(trim(accommodation)), '')           as accommodation,
-    upper(trim(in_education)) = 'Y'                  as is_in_higher_education_or_training,
+    {{ typed('person_id') }}                         as person_id,
+    {{ typed('eligibility_category') }}              as eligibility_category,
+    {{ typed('eligibility_date') }}                  as eligibility_date,
+    {{ typed('personal_adviser_id') }}               as personal_adviser_id,
+    {{ typed('in_touch') }}                          as in_touch,
+    {{ typed('activity') }}                          as activity,
+    {{ typed('accommodation') }}                     as accommodation,
+    {{ typed('in_education') }}                      as is_in_higher_education_or_training,
     _extract_date                                    as extract_date,
     _row_number                                      as source_row_number,
     _batch_id                                        as batch_id

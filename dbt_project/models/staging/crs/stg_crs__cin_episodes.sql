@@ -4,13 +4,13 @@ with source as (
 )
 
 select
-    trim(cin_episode_id)                    as cin_episode_id,
-    trim(person_id)                         as person_id,
-    nullif(trim(referral_id), '')           as referral_id,
-    nullif(trim(start_date), '')::date      as start_date,
-    nullif(trim(end_date), '')::date        as end_date,
-    upper(trim(primary_need))               as primary_need,
-    nullif(upper(trim(closure_reason)), '') as closure_reason,
+    {{ typed('cin_episode_id') }}           as cin_episode_id,
+    {{ typed('person_id') }}                as person_id,
+    {{ typed('referral_id') }}              as referral_id,
+    {{ typed('start_date') }}               as start_date,
+    {{ typed('end_date') }}                 as end_date,
+    {{ typed('primary_need') }}             as primary_need,
+    {{ typed('closure_reason') }}           as closure_reason,
     _extract_date                           as extract_date,
     _row_number                             as source_row_number,
     _batch_id                               as batch_id

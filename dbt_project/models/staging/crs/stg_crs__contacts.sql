@@ -16,13 +16,13 @@ with source as (
 
 staged as (
     select
-        trim(contact_id)                     as contact_id,
-        trim(person_id)                      as person_id,
-        {{ local_timestamp('contact_at') }}  as contact_at,
-        upper(trim(contact_source))          as contact_source,
-        {{ local_timestamp('decision_at') }} as decision_at,
-        nullif(upper(trim(decision)), '')    as decision,
-        {{ local_timestamp('updated_at') }}  as source_updated_at,
+        {{ typed('contact_id') }}            as contact_id,
+        {{ typed('person_id') }}             as person_id,
+        {{ typed('contact_at') }}            as contact_at,
+        {{ typed('contact_source') }}        as contact_source,
+        {{ typed('decision_at') }}           as decision_at,
+        {{ typed('decision') }}              as decision,
+        {{ typed('updated_at') }}            as source_updated_at,
         _extract_date                        as extract_date,
         _row_number                          as source_row_number,
         _batch_id                            as batch_id

@@ -4,12 +4,12 @@ with source as (
 )
 
 select
-    trim(cp_plan_id)                   as cp_plan_id,
-    trim(person_id)                    as person_id,
-    nullif(trim(icpc_id), '')          as icpc_id,
-    nullif(trim(start_date), '')::date as start_date,
-    nullif(trim(end_date), '')::date   as end_date,
-    upper(trim(initial_category))      as initial_category,
+    {{ typed('cp_plan_id') }}          as cp_plan_id,
+    {{ typed('person_id') }}           as person_id,
+    {{ typed('icpc_id') }}             as icpc_id,
+    {{ typed('start_date') }}          as start_date,
+    {{ typed('end_date') }}            as end_date,
+    {{ typed('initial_category') }}    as initial_category,
     _extract_date                      as extract_date,
     _row_number                        as source_row_number,
     _batch_id                          as batch_id

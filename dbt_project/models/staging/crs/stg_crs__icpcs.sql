@@ -4,11 +4,11 @@ with source as (
 )
 
 select
-    trim(icpc_id)                       as icpc_id,
-    trim(person_id)                     as person_id,
-    nullif(trim(s47_id), '')            as s47_id,
-    nullif(trim(icpc_date), '')::date   as icpc_date,
-    upper(trim(cp_plan_required)) = 'Y' as is_cp_plan_required,
+    {{ typed('icpc_id') }}              as icpc_id,
+    {{ typed('person_id') }}            as person_id,
+    {{ typed('s47_id') }}               as s47_id,
+    {{ typed('icpc_date') }}            as icpc_date,
+    {{ typed('cp_plan_required') }}     as is_cp_plan_required,
     _extract_date                       as extract_date,
     _row_number                         as source_row_number,
     _batch_id                           as batch_id

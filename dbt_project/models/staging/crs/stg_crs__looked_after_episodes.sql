@@ -4,14 +4,14 @@ with source as (
 )
 
 select
-    trim(la_episode_id)                              as la_episode_id,
-    trim(person_id)                                  as person_id,
-    nullif(trim(start_date), '')::date               as start_date,
-    nullif(trim(end_date), '')::date                 as end_date,
-    upper(trim(reason_new_episode))                  as reason_new_episode,
-    upper(trim(legal_status))                        as legal_status,
-    upper(trim(placement_type))                      as placement_type,
-    nullif(upper(trim(reason_episode_ceased)), '')   as reason_episode_ceased,
+    {{ typed('la_episode_id') }}                     as la_episode_id,
+    {{ typed('person_id') }}                         as person_id,
+    {{ typed('start_date') }}                        as start_date,
+    {{ typed('end_date') }}                          as end_date,
+    {{ typed('reason_new_episode') }}                as reason_new_episode,
+    {{ typed('legal_status') }}                      as legal_status,
+    {{ typed('placement_type') }}                    as placement_type,
+    {{ typed('reason_episode_ceased') }}             as reason_episode_ceased,
     nullif(upper(trim(placement_postcode)), '')      as placement_postcode,
     _extract_date                                    as extract_date,
     _row_number                                      as source_row_number,

@@ -4,12 +4,12 @@ with source as (
 )
 
 select
-    trim(episode_id)                   as episode_id,
-    trim(person_id)                    as person_id,
-    upper(trim(missing_type))          as missing_type,
-    {{ local_timestamp('missing_start') }} as missing_start_at,
-    {{ local_timestamp('missing_end') }}   as returned_at,
-    upper(trim(looked_after)) = 'Y'    as is_looked_after,
+    {{ typed('episode_id') }}          as episode_id,
+    {{ typed('person_id') }}           as person_id,
+    {{ typed('missing_type') }}        as missing_type,
+    {{ typed('missing_start') }}           as missing_start_at,
+    {{ typed('missing_end') }}             as returned_at,
+    {{ typed('looked_after') }}        as is_looked_after,
     nullif(trim(team), '')             as team,
     _extract_date                      as extract_date,
     _row_number                        as source_row_number,

@@ -4,10 +4,10 @@ with source as (
 )
 
 select
-    trim(event_id)                                   as event_id,
-    trim(person_id)                                  as person_id,
-    upper(trim(event_type))                          as event_type,
-    nullif(trim(event_date), '')::date               as event_date,
+    {{ typed('event_id') }}                          as event_id,
+    {{ typed('person_id') }}                         as person_id,
+    {{ typed('event_type') }}                        as event_type,
+    {{ typed('event_date') }}                        as event_date,
     _extract_date                                    as extract_date,
     _row_number                                      as source_row_number,
     _batch_id                                        as batch_id

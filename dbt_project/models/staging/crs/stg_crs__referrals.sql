@@ -4,13 +4,13 @@ with source as (
 )
 
 select
-    trim(referral_id)                     as referral_id,
-    trim(person_id)                       as person_id,
-    nullif(trim(contact_id), '')          as contact_id,
-    nullif(trim(referral_date), '')::date as referral_date,
-    upper(trim(referral_source))          as referral_source,
-    upper(trim(referral_nfa)) = 'Y'       as is_nfa,
-    nullif(trim(team), '')                as team,
+    {{ typed('referral_id') }}            as referral_id,
+    {{ typed('person_id') }}              as person_id,
+    {{ typed('contact_id') }}             as contact_id,
+    {{ typed('referral_date') }}          as referral_date,
+    {{ typed('referral_source') }}        as referral_source,
+    {{ typed('referral_nfa') }}           as is_nfa,
+    {{ typed('team') }}                   as team,
     _extract_date                         as extract_date,
     _row_number                           as source_row_number,
     _batch_id                             as batch_id

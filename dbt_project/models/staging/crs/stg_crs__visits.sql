@@ -16,13 +16,13 @@ with source as (
 
 staged as (
     select
-        trim(visit_id)                      as visit_id,
-        trim(person_id)                     as person_id,
-        trim(worker_id)                     as worker_id,
-        nullif(trim(visit_date), '')::date  as visit_date,
-        upper(trim(visit_type))             as visit_type,
-        upper(trim(seen_alone)) = 'Y'       as is_seen_alone,
-        {{ local_timestamp('updated_at') }} as source_updated_at,
+        {{ typed('visit_id') }}             as visit_id,
+        {{ typed('person_id') }}            as person_id,
+        {{ typed('worker_id') }}            as worker_id,
+        {{ typed('visit_date') }}           as visit_date,
+        {{ typed('visit_type') }}           as visit_type,
+        {{ typed('seen_alone') }}           as is_seen_alone,
+        {{ typed('updated_at') }}           as source_updated_at,
         _extract_date                       as extract_date,
         _row_number                         as source_row_number,
         _batch_id                           as batch_id

@@ -4,14 +4,14 @@ with source as (
 )
 
 select
-    nullif(trim(snapshot_date), '')::date   as snapshot_date,
-    trim(post_id)                           as post_id,
-    upper(trim(service_area))               as service_area,
-    trim(team)                              as team,
-    upper(trim(role_group))                 as role_group,
-    trim(role)                              as role,
-    nullif(trim(budgeted_fte), '')::numeric as budgeted_fte,
-    upper(trim(case_holding)) = 'Y'         as is_case_holding,
+    {{ typed('snapshot_date') }}            as snapshot_date,
+    {{ typed('post_id') }}                  as post_id,
+    {{ typed('service_area') }}             as service_area,
+    {{ typed('team') }}                     as team,
+    {{ typed('role_group') }}               as role_group,
+    {{ typed('role') }}                     as role,
+    {{ typed('budgeted_fte') }}             as budgeted_fte,
+    {{ typed('case_holding') }}             as is_case_holding,
     _extract_date                           as extract_date,
     _row_number                             as source_row_number,
     _batch_id                               as batch_id

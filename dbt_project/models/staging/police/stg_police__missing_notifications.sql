@@ -4,14 +4,14 @@ with source as (
 )
 
 select
-    trim(notification_id)                            as notification_id,
-    trim(police_person_reference)                    as police_person_reference,
-    nullif(trim(crs_person_id), '')                  as crs_person_id,
+    {{ typed('notification_id') }}                   as notification_id,
+    {{ typed('police_person_reference') }}           as police_person_reference,
+    {{ typed('crs_person_id') }}                     as crs_person_id,
     nullif(regexp_replace(nhs_number, '[^0-9]', '', 'g'), '') as nhs_number,
-    nullif(trim(date_of_birth), '')::date            as date_of_birth,
-    {{ local_timestamp('reported_missing_at') }}     as reported_missing_at,
-    {{ local_timestamp('found_at') }}                as found_at,
-    upper(trim(risk_level))                          as risk_level,
+    {{ typed('date_of_birth') }}                     as date_of_birth,
+    {{ typed('reported_missing_at') }}               as reported_missing_at,
+    {{ typed('found_at') }}                          as found_at,
+    {{ typed('risk_level') }}                        as risk_level,
     _extract_date                                    as extract_date,
     _row_number                                      as source_row_number,
     _batch_id                                        as batch_id

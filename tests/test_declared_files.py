@@ -1,0 +1,133 @@
+"""The files generated from the feed declarations agree with them (the drift test).
+
+extract/feeds.py and extract/code_lists.py are the one source for a feed's shape and
+its codes; extract/declared.py writes every file made from them (dbt sources, the
+code_list macro, docs/feeds.md). A hand edit of a generated file, or a declaration
+changed without regenerating, fails here, naming the file and the command that fixes it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from extract import code_lists, declared
+from extract import feeds as F
+
+ROOT = declared.ROOT
+
+
+def test_every_generated_file_is_what_the_declarations_make():
+    stale = declared.drifted()
+    assert not stale, ("generated files differ from extract/feeds.py and extract/code_lists.py: "
+                       + ", ".join(map(str, stale)) + f". Run `{declared.COMMAND}` (python -m extract.declared) "
+                       "and commit the result; edit the declarations, not the generated files.")
+
+
+def test_each_generated_file_says_so_in_its_first_line():
+    for path, text in declared.generated_files().items():
+        first = text.splitlines()[0]
+        assert declared.HEADER in first, f"{path}: the first line should say `{declared.HEADER}`"
+        assert declared.COMMAND in first
+
+
+def test_a_hand_edited_or_missing_file_is_named(tmp_path):
+    written = declared.write(tmp_path)
+    assert sorted(written) == sorted(declared.generated_files()), "write() should write every file into a new root"
+    assert declared.drifted(tmp_path) == []
+    edited = tmp_path / "dbt_project/models/staging/hr/_hr__sources.yml"
+    edited.write_text(edited.read_text().replace("Id of the post", "Post id"))
+    (tmp_path / declared.CODE_LISTS_MACRO).unlink()
+    assert sorted(declared.drifted(tmp_path)) == sorted([Path("dbt_project/models/staging/hr/_hr__sources.yml"),
+                                                         declared.CODE_LISTS_MACRO])
+    assert declared.main(["--check"]) == 0  # the repository's own files are current
+
+
+def test_every_feed_and_column_is_a_dbt_source_table_with_its_columns():
+    import yaml
+
+    for source in F.SOURCES:
+        path = ROOT / declared.STAGING / source / f"_{source}__sources.yml"
+        [block] = yaml.safe_load(path.read_text())["sources"]
+        tables = {t["name"]: t for t in block["tables"]}
+        assert set(tables) == {f.id for f in F.FEEDS if f.source == source}, path
+        assert block["freshness"]["error_after"] == {"count": F.FRESHNESS_ERROR_HOURS, "period": "hour"}
+        for feed in (f for f in F.FEEDS if f.source == source):
+            columns = tables[feed.id]["columns"]
+            assert [c["name"] for c in columns] == list(feed.column_names), f"{path}: {feed.id}"
+            assert all(c["data_type"] == "text" for c in columns)  # raw keeps every value as delivered
+
+
+def test_no_code_list_is_written_out_in_dbt_yaml():
+    """accepted_values read the lists through code_list(name), not a copy of the codes."""
+    lists = {frozenset(codes): name for name, codes in code_lists.CODE_LISTS.items()}
+    copies = []
+    for path in sorted((ROOT / "dbt_project").rglob("*.yml")):
+        if "target" in path.parts:
+            continue
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            match = re.match(r"\s*values: (\[.*\])\s*$", line)
+            if match and frozenset(json.loads(match.group(1))) in lists:
+                copies.append(f"{path.relative_to(ROOT)}:{number} copies {lists[frozenset(json.loads(match.group(1)))]}")
+    assert not copies, "use values: \"{{ code_list('NAME') }}\" instead:\n" + "\n".join(copies)
+
+
+def test_every_code_list_names_its_source():
+    for name, codes in code_lists.CODE_LISTS.items():
+        assert codes and len(set(codes)) == len(codes), f"{name}: empty or a code twice"
+        assert len(codes.source) > 20, f"{name}: say where the codes come from (document, field)"
+
+
+def test_accommodation_follows_the_903_validator_rule_133():
+    """SSDA903 OC3 ACCOM: S (no fixed abode) and X (in custody) are never suitable, so S1 and X1 are not codes."""
+    assert "S1" not in F.ACCOMMODATION and "X1" not in F.ACCOMMODATION
+    assert {"S2", "X2", "B1", "Z2", "0"} <= set(F.ACCOMMODATION)
+    assert len(F.ACCOMMODATION) == 31  # 16 letters x 2 suitabilities, less S1 and X1, plus 0
+
+
+@pytest.fixture(scope="module")
+def tiny_night(tmp_path_factory):
+    from datetime import date
+
+    from extract.generate import generate_night
+
+    return generate_night(tmp_path_factory.mktemp("tiny"), date(2026, 11, 22), scale="tiny")
+
+
+def test_the_generator_writes_only_declared_codes(tiny_night):
+    """Every coded value the generator writes is in its column's list (one tiny night, every feed)."""
+    import csv
+
+    unknown = []
+    for feed in F.FEEDS:
+        coded = [c for c in feed.columns if c.codes]
+        with Path(tiny_night.files[feed.id]).open(newline="", encoding="utf-8") as fh:
+            for row in csv.DictReader(fh):
+                unknown += [f"{feed.id}.{c.name}: {row[c.label]!r}" for c in coded
+                            if row[c.label] != "" and row[c.label] not in c.codes]
+    assert not unknown, "the generator wrote codes its lists reject: " + ", ".join(sorted(set(unknown)))
+
+
+# Staging columns whose transform goes beyond the declared type, written in the model on purpose.
+TRANSFORMED_IN_THE_MODEL = {
+    ("crs__people", "nhs_number"), ("police__missing_notifications", "nhs_number"),  # to digits only
+    ("crs__people", "postcode"), ("crs__looked_after_episodes", "placement_postcode"),  # upper case
+    ("crs__tracker_entries", "raised_by"),  # upper case
+    ("crs__missing_episodes", "team"),  # blank becomes null, as staging always did
+}
+
+
+def test_staging_models_cast_each_declared_column_with_typed():
+    """A staging model casts through macro typed (its type from the declaration), not by hand."""
+    by_hand = []
+    for feed in F.FEEDS:
+        [model] = (ROOT / declared.STAGING / feed.source).glob(f"stg_{feed.id}.sql")
+        sql = model.read_text()
+        typed = set(re.findall(r"\{\{ typed\('(\w+)'\) \}\}", sql))
+        assert typed <= set(feed.column_names), f"{model.name}: typed() of an undeclared column"
+        by_hand += [f"{model.name}: {c}" for c in feed.column_names
+                    if c not in typed and (feed.id, c) not in TRANSFORMED_IN_THE_MODEL and re.search(rf"\b{c}\b", sql)]
+    assert not by_hand, "cast with {{ typed('column') }} instead: " + ", ".join(by_hand)
