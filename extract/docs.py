@@ -253,7 +253,7 @@ benchmark's 1, 3, 11 and 33 boroughs ([scale.md](scale.md)).
 {scales}
 
 At `borough` scale (seed 20261123, extract date 2026-11-22) the files hold, as at the extract
-date: 755 children looked after (368 of them unaccompanied asylum seekers; domain.md: 760 and
+date: 755 children looked after (368 of them unaccompanied asylum seekers; the borough of docs/rules.md: 760 and
 364), about 330 children on a child protection plan (about 400), 1,027 care leavers (about
 800), 360 budgeted posts, about 2,500 open children-in-need episodes counting those on plans and
 in care (1,800), and in the year to the extract date 12,000 contacts, 4,300 referrals and 950
@@ -336,7 +336,7 @@ def feed_section(feed: F.Feed) -> str:
 def _scales() -> str:
     rows = ["| Scale | Boroughs | Years of history | Size | Budgeted posts per borough |", "|---|---|---|---|---|"]
     for name, s in SCALES.items():
-        rows.append(f"| `{name}` | {s.boroughs} | {s.history_years} | {s.size:g} x domain.md's borough | {s.posts} |")
+        rows.append(f"| `{name}` | {s.boroughs} | {s.history_years} | {s.size:g} x the borough of docs/rules.md | {s.posts} |")
     return "\n".join(rows)
 
 

@@ -2,7 +2,7 @@
 
 Every other test reads its limits from the dbt vars (tests/helpers.py, dbt_var), so a var changed by
 mistake would move the marts and their tests together. This is the one place that pins each
-statutory default to the statute or guidance that sets it (domain.md, docs/marts.md).
+statutory default to the statute or guidance that sets it (docs/rules.md, docs/marts.md).
 """
 
 import pytest
