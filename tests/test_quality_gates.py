@@ -4,7 +4,7 @@ Two nights, calling the nightly step functions as the DAG's tasks do:
 
 1. NIGHT_1 builds with a warning-level defect seeded in the build (a return month in
    the future). It is published, and flagged for BI readers (marts.publication) and in dq.
-   On the way, the faults of runs that overlap, for real (warehouse/builds.py): a second
+   On the way, the faults of runs that overlap, for real (publication/builds.py): a second
    build started while the first runs is refused; a build started after the first passed
    its gate is refused; a dbt run by hand that replaces a mart after the gate makes the
    publish step refuse, and the night is re-run.
@@ -29,9 +29,11 @@ import psycopg2
 import pytest
 
 from expectations.validate import QualityGateFailed
-from extract.generate import generate_night
-from warehouse import audiences, builds, db, dq, nightly, roles
-from warehouse.quality_report import build_quality_report
+from synthetic.generate import generate_night
+from warehouse import audiences, db, dq, roles
+from publication import builds
+from pipeline import nightly
+from expectations.quality_report import build_quality_report
 from warehouse.settings import PROJECT_ROOT
 
 from helpers import query
@@ -277,7 +279,7 @@ def test_the_raw_gate_reads_the_nights_partition_and_names_the_failing_rows(nigh
     assert (asset.type, asset.schema_name, asset.table_name) == ("table", "raw", partition)
 
 
-# --- one build at a time, and only the build that passed is published (warehouse/builds.py) ------
+# --- one build at a time, and only the build that passed is published (publication/builds.py) ------
 
 def test_a_second_build_started_while_one_runs_is_refused(nights, conn):
     code, stderr = nights["intruder_while_building"]

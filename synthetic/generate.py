@@ -64,9 +64,10 @@ from pathlib import Path
 
 from warehouse.settings import private_folder
 
-from . import feeds as F
-from . import reference_data
-from .feeds import FEEDS, FEEDS_BY_ID, Feed
+from extract import feeds as F
+from extract import reference_data
+from extract.feeds import FEEDS, FEEDS_BY_ID, Feed
+from extract.load_night import landing_folder
 
 TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M"
 WORKFORCE_EPOCH = date(2012, 1, 1)
@@ -159,11 +160,6 @@ class GeneratedNight:
     rows: dict[str, int]
     full: dict[str, bool] = field(default_factory=dict)  # incremental feed id -> True if a full extract
     defects: dict[str, str] = field(default_factory=dict)  # defect kind -> feed id
-
-
-def landing_folder(landing_dir: Path, source: str, extract_date: date) -> Path:
-    """Where a night's files for one source system land: <landing>/<source>/<YYYY-MM-DD>/."""
-    return Path(landing_dir) / source / extract_date.isoformat()
 
 
 # --- small helpers ----------------------------------------------------------------------------
@@ -1206,7 +1202,7 @@ def _file_defect(path: Path, kind: str, encoding: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     import argparse
 
-    parser = argparse.ArgumentParser(prog="python -m extract.generate", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m synthetic.generate", description=__doc__.split("\n")[0])
     parser.add_argument("landing_dir", type=Path)
     parser.add_argument("extract_date", type=date.fromisoformat)
     parser.add_argument("--scale", default="borough", choices=SCALES)
