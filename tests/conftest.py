@@ -103,7 +103,7 @@ def nightly_run(settings, nightly_landing):
     session's warehouse and Airflow home. The completed process, with .started and .finished."""
     started = datetime.now(timezone.utc)
     result = subprocess.run(
-        [sys.executable, "-m", "warehouse", "run", "--scale", "tiny", "--extract-date", NIGHTLY_RUN_NIGHT.isoformat()],
+        [sys.executable, "-m", "safeguarding", "run", "--scale", "tiny", "--extract-date", NIGHTLY_RUN_NIGHT.isoformat()],
         capture_output=True, text=True, timeout=900,
         env=dict(os.environ) | {"SAFEGUARDING_LANDING_DIR": str(nightly_landing)})
     result.started, result.finished = started, datetime.now(timezone.utc)

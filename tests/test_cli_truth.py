@@ -21,7 +21,7 @@ from conftest import free_port
 
 
 def run_cli(*args: str, **env: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "warehouse", *args], capture_output=True, text=True, timeout=120,
+    return subprocess.run([sys.executable, "-m", "safeguarding", *args], capture_output=True, text=True, timeout=120,
                           env=dict(os.environ) | env)
 
 

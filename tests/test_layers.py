@@ -11,6 +11,7 @@ Adding a package: put it in ``LAYERS`` where it belongs in the data flow (and in
 from __future__ import annotations
 
 import ast
+import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -184,6 +185,12 @@ def test_every_module_has_a_layer():
 def _described(edges: dict[str, dict[str, int]]) -> list[str]:
     return [f"{' -> '.join(_one_loop(group, edges))} (all that import each other: {', '.join(group)})"
             for group in tangles(edges)]
+
+
+def test_the_layers_are_the_packages_pyproject_installs():
+    installed = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
+    layered = [prefix for layer in LAYERS for prefix in layer if prefix not in ("dags", "bench", "extract.docs")]
+    assert installed == layered, "pyproject.toml's packages, in the order of LAYERS"
 
 
 def test_no_module_imports_one_that_imports_it_back():

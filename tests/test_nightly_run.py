@@ -28,7 +28,7 @@ LONDON = ZoneInfo("Europe/London")
 
 
 def run_cli(*args: str, timeout: int = 900) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "warehouse", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "safeguarding", *args], capture_output=True, text=True,
                           timeout=timeout, env=dict(os.environ))
 
 

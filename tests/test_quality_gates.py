@@ -131,7 +131,7 @@ def nights(settings):
         nightly.build_marts(NIGHT_1, settings, run_id="quality_test_intruder")
     outcome["intruder_after_gate"] = str(refused.value)
     # ... and a dbt run by hand, which no claim stops, replaces a mart: the gate's verdict is not for it.
-    by_hand = subprocess.run([sys.executable, "-m", "warehouse", "dbt", "run", "--select", "mart_trackers"],
+    by_hand = subprocess.run([sys.executable, "-m", "safeguarding", "dbt", "run", "--select", "mart_trackers"],
                              cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=900)
     assert by_hand.returncode == 0, by_hand.stdout[-3000:]
     with pytest.raises(builds.BuildRefused) as changed:
