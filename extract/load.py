@@ -48,7 +48,7 @@ from psycopg2 import sql
 
 from warehouse.raw_zone import RAW_DDL
 
-from . import feeds as F
+from . import feeds
 from .feeds import Feed
 
 log = logging.getLogger(__name__)
@@ -64,7 +64,7 @@ LINEAGE_COLUMNS = (
 
 MINIMUM_SERVER_VERSION = 160000  # pg_input_is_valid arrived in PostgreSQL 16
 
-NUMBER_PATTERN = F.VALUE_PATTERNS[F.NUMBER]
+NUMBER_PATTERN = feeds.VALUE_PATTERNS[feeds.NUMBER]
 # The longest value a field may hold: 128 KiB, the limit of Python's csv module, which the
 # partners' and our own tools read these files with. No declared column is free text anywhere
 # near that long; a value that long is nearly always a stray quote that joined many lines into
@@ -387,23 +387,23 @@ def _value(column: str) -> sql.Composable:
     return sql.SQL("nullif({}, '')").format(sql.Identifier(column))
 
 
-def _is_valid(column: F.Column) -> sql.Composable | None:
+def _is_valid(column: feeds.Column) -> sql.Composable | None:
     """SQL true when a present value of the column is well formed; None when anything goes."""
     v = _value(column.name)
     # Dates: the shape by LIKE and a real calendar date by pg_input_is_valid (together about
     # three times cheaper than a regular expression, and stricter: 2026-02-30 is not a date).
-    if column.type == F.DATE:
+    if column.type == feeds.DATE:
         return sql.SQL("({v} like '____-__-__' and {v} not like '% %' and pg_input_is_valid({v}, 'date'))").format(v=v)
-    if column.type == F.DATE_DMY:
+    if column.type == feeds.DATE_DMY:
         # The checking transaction sets DateStyle to DMY (CHECK_SETTINGS), so 13/11/2017 is the
         # 13th of November and 11/13/2017 is no date at all.
         return sql.SQL("({v} like '__/__/____' and {v} not like '% %' and pg_input_is_valid({v}, 'date'))").format(v=v)
-    if column.type == F.DATETIME:
+    if column.type == feeds.DATETIME:
         return sql.SQL("({v} like '____-__-__ __:__' and {v} not like '% % %' and pg_input_is_valid({v}, 'timestamp'))"
                        ).format(v=v)
-    if column.type == F.NUMBER:
+    if column.type == feeds.NUMBER:
         return sql.SQL("({v} ~ {p})").format(v=v, p=sql.Literal(NUMBER_PATTERN))
-    if column.type in (F.CODE, F.FLAG):
+    if column.type in (feeds.CODE, feeds.FLAG):
         return sql.SQL("({v} = any({codes}))").format(v=v, codes=sql.Literal(list(column.codes)))
     return None
 
@@ -423,14 +423,14 @@ def row_problems(feed: Feed) -> list[tuple[str, sql.Composable, sql.Composable]]
         valid = _is_valid(column)
         if valid is None:
             continue
-        what = {F.DATE: "not a date (YYYY-MM-DD)", F.DATE_DMY: "not a date (DD/MM/YYYY)",
-                F.DATETIME: "not a date-time (YYYY-MM-DD HH:MM)",
-                F.NUMBER: "not a number", F.CODE: "unknown code", F.FLAG: "not Y or N"}[column.type]
+        what = {feeds.DATE: "not a date (YYYY-MM-DD)", feeds.DATE_DMY: "not a date (DD/MM/YYYY)",
+                feeds.DATETIME: "not a date-time (YYYY-MM-DD HH:MM)",
+                feeds.NUMBER: "not a number", feeds.CODE: "unknown code", feeds.FLAG: "not Y or N"}[column.type]
         problems.append((column.label, sql.SQL("({v} is not null and not {valid})").format(v=v, valid=valid),
                          sql.SQL("{} || quote_literal({})").format(sql.Literal(f"{column.label}: {what}: "), v)))
     if feed.start_end:
         start, end = (feed.column(c) for c in feed.start_end)
-        cast = "date" if start.type in F.DATE_TYPES and end.type in F.DATE_TYPES else "timestamp"
+        cast = "date" if start.type in feeds.DATE_TYPES and end.type in feeds.DATE_TYPES else "timestamp"
         both_valid = sql.SQL("{} and {}").format(_is_valid(start), _is_valid(end))
         before = sql.SQL("(case when {both} then {e}::{t} < {s}::{t} else false end)").format(
             both=both_valid, e=_value(end.name), s=_value(start.name), t=sql.SQL(cast))
