@@ -66,7 +66,7 @@ def connect(settings):
 
 def start_extract(env, night: date) -> subprocess.Popen:
     """The extract step in a process of its own, as an Airflow task runs it."""
-    code = f"import datetime; from warehouse import nightly; nightly.extract(datetime.date.fromisoformat('{night}'))"
+    code = f"import datetime; from pipeline import nightly; nightly.extract(datetime.date.fromisoformat('{night}'))"
     return subprocess.Popen([sys.executable, "-c", code], env=env, cwd=PROJECT_ROOT,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 

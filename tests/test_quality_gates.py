@@ -66,7 +66,7 @@ def bi_reader_query(settings, sql: str):
 
 def step_in_a_process(step: str, night: datetime.date, run_id: str | None) -> subprocess.Popen:
     """A nightly step in a process of its own, as an Airflow task (run_id) or an operator (None) runs it."""
-    code = (f"import datetime; from warehouse import nightly; "
+    code = (f"import datetime; from pipeline import nightly; "
             f"nightly.{step}(datetime.date.fromisoformat('{night}'))")
     env = {k: v for k, v in os.environ.items() if k != "AIRFLOW_CTX_DAG_RUN_ID"}
     if run_id:
