@@ -177,14 +177,15 @@ def between_layers(edges: dict[str, dict[str, int]]) -> dict[str, dict[str, int]
     return by_layer
 
 
+def _described(edges: dict[str, dict[str, int]]) -> list[str]:
+    """Each loop, and every module tangled in it."""
+    return [f"{' -> '.join(_one_loop(group, edges))} (all that import each other: {', '.join(group)})"
+            for group in tangles(edges)]
+
+
 def test_every_module_has_a_layer():
     unplaced = [m for m in modules() if layer_of(m) is None]
     assert not unplaced, f"modules in no layer (add their package to LAYERS): {unplaced}"
-
-
-def _described(edges: dict[str, dict[str, int]]) -> list[str]:
-    return [f"{' -> '.join(_one_loop(group, edges))} (all that import each other: {', '.join(group)})"
-            for group in tangles(edges)]
 
 
 def test_the_layers_are_the_packages_pyproject_installs():
