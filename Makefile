@@ -57,7 +57,7 @@ lock:
 		--custom-compile-command 'make lock' -o constraints.txt
 
 # Superset, pinned (constraints.txt: a working install's every package), and a migrated metadata
-# database that `safeguarding bi` copies, so a first start is seconds, not minutes (warehouse/bi.py).
+# database that `safeguarding bi` copies, so a first start is seconds, not minutes (safeguarding/bi.py).
 $(BI_STAMP): bi/superset/requirements.txt bi/superset/constraints.txt bi/superset/provision.py $(STAMP)
 	$(PYTHON) -m venv $(BI_VENV)
 	$(BIN)/uv pip install --quiet --compile-bytecode --python $(BI_VENV)/bin/python \

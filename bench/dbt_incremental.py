@@ -4,7 +4,7 @@
         python bench/dbt_incremental.py --scale borough --night 2026-11-22 --repeat 3
 
 Generates and loads (with the real loader) two consecutive nights at the scale, then times
-pairs of builds with the nightly build command (warehouse.nightly.NIGHTLY_DBT_BUILD: `dbt build`
+pairs of builds with the nightly build command (pipeline.nightly.NIGHTLY_DBT_BUILD: `dbt build`
 without unit tests), each into a freshly dropped `marts_build` as on a real night (publish
 renames it away):
 
@@ -60,8 +60,8 @@ BUSY_LOAD = 1.0  # 1-minute load average above which the machine was not quiet b
 
 
 def load_nights(settings, nights: list[date], scale: str) -> None:
-    from extract.generate import generate_night
-    from extract.nightly import load_night
+    from synthetic.generate import generate_night
+    from extract.load_night import load_night
     from warehouse import db
     from warehouse.pseudonymisation import install_key
 
@@ -219,7 +219,7 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=3, help="pairs of builds without unit tests")
     args = parser.parse_args()
 
-    from warehouse.nightly import NIGHTLY_DBT_BUILD
+    from pipeline.nightly import NIGHTLY_DBT_BUILD
     from warehouse.settings import load
 
     settings = load()

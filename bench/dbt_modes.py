@@ -57,7 +57,7 @@ def main() -> int:
         for mode in args.modes:
             env = dict(os.environ, SAFEGUARDING_DBT_TASKS=mode)
             started = time.monotonic()
-            done = subprocess.run([sys.executable, "-m", "warehouse", "run", "--scale", scale,
+            done = subprocess.run([sys.executable, "-m", "safeguarding", "run", "--scale", scale,
                                    "--extract-date", args.extract_date], env=env, capture_output=True, text=True)
             total = time.monotonic() - started
             spent, tasks, run_wall = dbt_seconds(settings.airflow_home / "airflow.db")

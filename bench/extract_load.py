@@ -59,7 +59,7 @@ def _free_port() -> int:
 def write_file(path: Path, rows: int | None, gigabytes: float | None, workdir: Path) -> tuple[int, int]:
     """One CSV of the visits feed, `rows` long or `gigabytes` big. Returns (rows, bytes)."""
     from extract.feeds import FEEDS_BY_ID
-    from extract.generate import generate_night
+    from synthetic.generate import generate_night
 
     feed = FEEDS_BY_ID[FEED_ID]
     night = generate_night(workdir / "templates", NIGHT, scale="tiny", feeds=[feed])

@@ -96,8 +96,8 @@ def main() -> int:
     parser.add_argument("--old-revision", default=BEFORE, help="the git revision to compare with")
     args = parser.parse_args()
 
-    from extract.generate import generate_night
-    from extract.nightly import load_night
+    from synthetic.generate import generate_night
+    from extract.load_night import load_night
     from warehouse import db, embedded_postgres, pseudonymisation
     from warehouse.dbt import run_dbt
     from warehouse.settings import load

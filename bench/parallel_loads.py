@@ -52,7 +52,7 @@ def load_here(landing: str, dbname: str, night: str, feed_ids: list[str]) -> int
     """The child process: load the given feeds' files of a night into a database."""
     from extract.feeds import FEEDS_BY_ID
     from extract.load import load_file
-    from extract.nightly import expected_file
+    from extract.load_night import expected_file
     from warehouse import db
     from warehouse.settings import load
 
@@ -74,7 +74,7 @@ def load_here(landing: str, dbname: str, night: str, feed_ids: list[str]) -> int
 def deal_by_size(landing: Path, night: date, hands: int) -> list[list[str]]:
     """The feeds dealt into `hands` lists of about equal bytes (largest file first)."""
     from extract.feeds import FEEDS
-    from extract.nightly import expected_file
+    from extract.load_night import expected_file
 
     sizes = sorted(((expected_file(landing, f, night).stat().st_size, f.id) for f in FEEDS), reverse=True)
     dealt: list[tuple[int, list[str]]] = [(0, []) for _ in range(hands)]

@@ -10,7 +10,7 @@ history each, `--boroughs N`), on a FRESH state folder and embedded PostgreSQL:
 1. generate two consecutive nights, once (aside: not timed; kept in --data-dir and reused by later
    runs, marked complete by a `.complete-<night>` file);
 2. run the nightly steps for the first night, in the DAG's order, each in its own Python process as
-   an Airflow task would run (`warehouse.nightly`: extract, validate_raw, build_marts,
+   an Airflow task would run (`pipeline.nightly`: extract, validate_raw, build_marts,
    validate_marts, publish, document_marts; no Airflow around them, whose per-task start-up does not
    grow with rows);
 3. the same for the next night: the incremental night (dbt's memo models reuse the first night's
@@ -57,7 +57,7 @@ RESULTS_MD = ROOT / "bench" / "results" / "region_scale.md"
 BUSY_LOAD = 1.0
 STEP_RESULT = "BENCH-STEP-RESULT "
 # The code that writes the generated files (generated_once).
-GENERATOR_FILES = ("extract/generate.py", "extract/feeds.py", "extract/reference_data.py",
+GENERATOR_FILES = ("synthetic/generate.py", "extract/feeds.py", "extract/reference_data.py",
                    "dbt_project/reference_data/service_areas.csv", "dbt_project/reference_data/teams.csv")
 
 
@@ -67,7 +67,7 @@ def run_step_here(step: str, night: str, full_refresh: bool) -> int:
     """What the child process does: run the step, then print its own and its children's usage."""
     import logging
 
-    from warehouse import nightly
+    from pipeline import nightly
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     kwargs = {"full_refresh": True} if full_refresh else {}
@@ -219,11 +219,11 @@ def _marked_version(marker: Path) -> str | None:
 
 
 def generated_once(landing: Path, nights: list[date], label: str, **options) -> Path:
-    """The nights' files (extract.generate.generate_night with `options`), generated once and kept
+    """The nights' files (synthetic.generate.generate_night with `options`), generated once and kept
     in `landing`, in date order (an incremental feed's later file holds what changed since the
     earlier one). A `.complete-<night>` file marks a night written whole by this generator's
     code; files of another version of the generator are deleted and generated again."""
-    from extract.generate import generate_night
+    from synthetic.generate import generate_night
 
     version = generator_version()
     markers = {night: landing / f".complete-{night.isoformat()}" for night in nights}
@@ -252,7 +252,7 @@ def generate(data_dir: Path, boroughs: int, nights: list[date]) -> Path:
 
 def run_boroughs(args, boroughs: int, nights: list[date], record) -> None:
     from warehouse import embedded_postgres
-    from warehouse.cli import _apply_roles
+    from safeguarding.cli import _apply_roles
     from warehouse.settings import load
 
     landing = generate(args.data_dir, boroughs, nights)

@@ -6,7 +6,7 @@ at parse time, and nothing touches a database.
 
 Schedule: 02:00 Europe/London every day. With CronTriggerTimetable the logical
 date is the run time, and the run processes the previous day's extract (see
-warehouse.nightly.extract_date_for). Publishing updates the Asset
+pipeline.nightly.extract_date_for). Publishing updates the Asset
 ``safeguarding_published_marts``; the ``safeguarding_partnership_refresh`` DAG
 runs on it. Operators' guide (re-run, backfill, alerts): docs/operations.md.
     airflow dags trigger safeguarding_nightly --conf '{"extract_date": "2026-11-01"}'
@@ -19,10 +19,10 @@ from airflow.sdk import Param, TaskGroup, chain, dag, task
 from airflow.timetables.trigger import CronTriggerTimetable
 
 from extract.feeds import FEEDS
-from warehouse.notify import on_run_failure, on_run_success
-from warehouse.orchestration import (PUBLISHED_MARTS, RUN_TIMEOUT, START_DATE, cosmos_dbt_group, dbt_task_mode,
-                                     default_args)
-from warehouse.sensors import LandingFileSensor
+from orchestration.notify import on_run_failure, on_run_success
+from orchestration.shared import (PUBLISHED_MARTS, RUN_TIMEOUT, START_DATE, cosmos_dbt_group, dbt_task_mode,
+                                  default_args)
+from orchestration.sensors import LandingFileSensor
 
 EXTRACT_DATE = "{{ ti.xcom_pull(task_ids='resolve_extract_date') }}"
 
@@ -54,16 +54,16 @@ EXTRACT_DATE = "{{ ti.xcom_pull(task_ids='resolve_extract_date') }}"
 def safeguarding_nightly():
     @task
     def resolve_extract_date(params: dict, logical_date=None) -> str:
-        from warehouse.nightly import extract_date_for
+        from pipeline.nightly import extract_date_for
 
         return extract_date_for(logical_date, params.get("extract_date")).isoformat()
 
     def step(name: str, **task_kwargs):
-        """A task that runs one step of warehouse.nightly for the night's extract date."""
+        """A task that runs one step of pipeline.nightly for the night's extract date."""
 
         @task(task_id=name, **task_kwargs)
         def run(extract_date: str, params: dict | None = None):
-            from warehouse.nightly import run_step
+            from pipeline.nightly import run_step
 
             if name == "build_marts":
                 return run_step(name, extract_date, full_refresh=bool((params or {}).get("full_refresh")))
@@ -81,14 +81,14 @@ def safeguarding_nightly():
 
     loaded = step("extract")(extract_date)
     wait_for_files >> loaded
-    # Person-level rows past their retention go before anything is checked or built (warehouse/retention.py).
+    # Person-level rows past their retention go before anything is checked or built (pipeline/retention.py).
     retained = step("apply_retention")(extract_date)
     checked_raw = step("validate_raw")(extract_date)
 
     if dbt_task_mode() == "cosmos":
-        # The run claims marts_build first (one build at a time, warehouse/builds.py); the key pads
+        # The run claims marts_build first (one build at a time, publication/builds.py); the key pads
         # must be in place before any model that pseudonymises runs; the snapshots run after the
-        # models they read, and not for a backfill (warehouse/nightly.py).
+        # models they read, and not for a backfill (pipeline/nightly.py).
         built = [step("claim_build")(extract_date), step("install_pseudonymisation_key")(extract_date),
                  cosmos_dbt_group("build_marts", EXTRACT_DATE), step("snapshot_history")(extract_date)]
     else:

@@ -2,7 +2,7 @@
 
 Scheduled on the Asset ``safeguarding_published_marts``, which the nightly DAG's
 publish task updates: this DAG runs when (and only when) new marts are
-published, not on the clock. Logic: warehouse/partnership_refresh.py.
+published, not on the clock. Logic: pipeline/partnership_refresh.py.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from datetime import timedelta
 
 from airflow.sdk import dag, task
 
-from warehouse.notify import on_run_failure, on_run_success
-from warehouse.orchestration import PUBLISHED_MARTS, START_DATE, default_args
+from orchestration.notify import on_run_failure, on_run_success
+from orchestration.shared import PUBLISHED_MARTS, START_DATE, default_args
 
 
 @dag(
@@ -31,13 +31,13 @@ from warehouse.orchestration import PUBLISHED_MARTS, START_DATE, default_args
 def safeguarding_partnership_refresh():
     @task
     def refresh_partnership_scorecard():
-        from warehouse.partnership_refresh import refresh_partnership_scorecard
+        from pipeline.partnership_refresh import refresh_partnership_scorecard
 
         return refresh_partnership_scorecard()
 
     @task
     def build_quality_report():
-        from warehouse.partnership_refresh import build_quality_report_if_available
+        from pipeline.partnership_refresh import build_quality_report_if_available
 
         report = build_quality_report_if_available()
         return None if report is None else str(report)

@@ -3,14 +3,14 @@
 For a council that can hand over its SSDA903, CIN census or Annex A files before
 (or instead of) a nightly extract. Triggered by hand, with the folder and the
 collection year; the run builds the marts as at 31 March of that year. Thin on
-purpose: the tasks are the nightly DAG's steps (warehouse/nightly.py), with
+purpose: the tasks are the nightly DAG's steps (pipeline/nightly.py), with
 ``import_returns`` (extract/returns/) in place of the wait for files and extract.
 
     safeguarding import-returns path/to/returns --year 2018
     airflow dags trigger safeguarding_returns --conf '{"folder": "/data/returns/2018", "year": 2018}'
 
 It builds into the same marts_build schema as the nightly DAG: the database lets one build hold it
-at a time (warehouse/builds.py), so a run that finds the other building waits (its build_marts
+at a time (publication/builds.py), so a run that finds the other building waits (its build_marts
 task retries) rather than mixing the two. Docs: docs/returns.md.
 """
 
@@ -18,8 +18,8 @@ from __future__ import annotations
 
 from airflow.sdk import Param, chain, dag, task
 
-from warehouse.notify import on_run_failure, on_run_success
-from warehouse.orchestration import PUBLISHED_MARTS, RUN_TIMEOUT, START_DATE, default_args
+from orchestration.notify import on_run_failure, on_run_success
+from orchestration.shared import PUBLISHED_MARTS, RUN_TIMEOUT, START_DATE, default_args
 
 
 @dag(
@@ -51,7 +51,7 @@ def safeguarding_returns():
     def step(name: str, **task_kwargs):
         @task(task_id=name, **task_kwargs)
         def run(extract_date: str):
-            from warehouse.nightly import run_step
+            from pipeline.nightly import run_step
 
             return run_step(name, extract_date)
 
@@ -59,7 +59,7 @@ def safeguarding_returns():
 
     @task(task_id="import_returns")
     def import_returns(extract_date: str, params: dict):
-        from warehouse.nightly import run_step
+        from pipeline.nightly import run_step
 
         return run_step("import_returns", extract_date, folder=params["folder"])
 

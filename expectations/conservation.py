@@ -17,10 +17,10 @@ For each person-level mart and each feed it is built from:
 Two uses, from the one declaration (``CONSERVED``):
 
 * a **critical** check per (mart, feed) in the marts' quality gate (``conservation_checks``,
-  added to the mart suites in expectations/suites.py): a row lost or doubled by a join holds
+  in the mart suites of expectations/suites.py): a row lost or doubled by a join holds
   the night back;
 * the **conservation table** of the night (``record``), kept in ``dq.mart_conservation`` for
-  auditors and shown in the quality report (warehouse/quality_report.py).
+  auditors and shown in the quality report (expectations/quality_report.py).
 
 docs/marts.md, "Every row accounted for", lists the marts, feeds and reasons. A new
 person-level mart is declared here with the feeds it is built from.
@@ -93,25 +93,11 @@ def rows_in_sql(feed: Feed, extract_date: datetime.date) -> str:
     return f"select count(distinct ({key})) from {feed.raw_table} where _extract_date <= {night}"
 
 
-def _counts_sql(c: Conserved, extract_date: datetime.date, schema: str, mart_relation: str) -> str:
+def counts_sql(c: Conserved, extract_date: datetime.date, schema: str, mart_relation: str) -> str:
     return (f"select ({rows_in_sql(c.feed, extract_date)}) as rows_in, "
             f"(select {c.rows_out} from {mart_relation}) as rows_out, "
             f"(select count(*) from {schema}.{EXCLUSIONS_TABLE} "
             f"where mart = '{c.mart}' and feed = '{c.feed.id}') as excluded")
-
-
-def conservation_checks(table: str, extract_date: datetime.date, schema: str) -> list:
-    """The critical checks for one mart's suite: one per feed it is built from."""
-    from .suites import sql_check
-
-    return [sql_check(
-        "critical", f"every {c.feed.id} row is in the mart or excluded with its reason (rows in = rows out + exclusions)",
-        f"select rows_in, rows_out, excluded from ({_counts_sql(c, extract_date, schema, '{batch}')}) counts "
-        "where rows_in <> rows_out + excluded",
-        why=f"Conservation: each of the night's {c.feed.id} rows is in exactly one {table} row (or count), or in "
-            f"{EXCLUSIONS_TABLE} with its reason. A difference means rows lost or doubled by a join: what to do is "
-            "in docs/marts.md, \"Every row accounted for\".")
-        for c in CONSERVED if c.mart == table]
 
 
 DDL = f"""
@@ -143,7 +129,7 @@ def measure(conn, extract_date: datetime.date, schema: str) -> list[dict]:
                "balanced": None, "exclusions": {}, "message": None}
         try:
             with conn.cursor() as cur:
-                cur.execute(_counts_sql(c, extract_date, schema, f"{schema}.{c.mart}"))
+                cur.execute(counts_sql(c, extract_date, schema, f"{schema}.{c.mart}"))
                 row["rows_in"], row["rows_out"], row["excluded"] = cur.fetchone()
                 cur.execute(f"select reason_code, count(*) from {schema}.{EXCLUSIONS_TABLE} "
                             "where mart = %s and feed = %s group by 1 order by 1", (c.mart, c.feed.id))

@@ -61,6 +61,8 @@ from extract.feeds import (
     Feed,
 )
 
+from .conservation import CONSERVED, EXCLUSIONS_TABLE, counts_sql
+
 Severity = Literal["critical", "warning"]
 Group = Literal["raw", "marts"]
 GROUPS: tuple[str, ...] = ("raw", "marts")
@@ -433,12 +435,22 @@ def _denominator(rate: str, columns: dict[str, str]) -> str | None:
     return None
 
 
+def conservation_checks(table: str, extract_date: datetime.date, schema: str) -> list:
+    """The critical checks for one mart's suite: one per feed it is built from."""
+    return [sql_check(
+        "critical", f"every {c.feed.id} row is in the mart or excluded with its reason (rows in = rows out + exclusions)",
+        f"select rows_in, rows_out, excluded from ({counts_sql(c, extract_date, schema, '{batch}')}) counts "
+        "where rows_in <> rows_out + excluded",
+        why=f"Conservation: each of the night's {c.feed.id} rows is in exactly one {table} row (or count), or in "
+            f"{EXCLUSIONS_TABLE} with its reason. A difference means rows lost or doubled by a join: what to do is "
+            "in docs/marts.md, \"Every row accounted for\".")
+        for c in CONSERVED if c.mart == table]
+
+
 def mart_suite(table: str, columns: dict[str, str], extract_date: datetime.date,
                schema: str = "marts_build") -> Suite:
     """The suite for one mart, from its columns ({name: PostgreSQL data type}) and the conventions.
     ``schema``: where the build is (the conservation checks read the exclusions mart there)."""
-    from .conservation import conservation_checks
-
     key_columns = [c for c in columns if c.endswith("_key")]
     # What a SQL check returns for the dq sample: the row's pseudonymous key, if it has one.
     sample_key = _q(key_columns[0]) if key_columns else None

@@ -193,7 +193,7 @@ def suites_for_night(conn, group: str, extract_date: datetime.date,
         if group == "raw":
             cur.execute("select table_name from information_schema.tables where table_schema = 'raw'")
             present = {r[0] for r in cur.fetchall()}
-            # Less what retention removed from the batch since (warehouse/retention.py).
+            # Less what retention removed from the batch since (pipeline/retention.py).
             cur.execute("select feed, sum(rows_loaded - coalesce(rows_expired, 0)) from raw.load_manifest "
                         "where extract_date = %s and status = 'loaded' group by feed", (extract_date,))
             manifest_rows = {feed: int(n or 0) for feed, n in cur.fetchall()}

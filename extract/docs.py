@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from . import code_lists
 from . import feeds as F
-from .generate import FILE_DEFECTS, ROW_DEFECTS, SCALES
+from synthetic.generate import FILE_DEFECTS, ROW_DEFECTS, SCALES
 
 INTRO = """\
 # Feeds: what arrives each night, and how it is loaded
@@ -120,7 +120,7 @@ query the source again. Feeds not listed arrive as files.
   held back, `dq.nightly_runs` and the quality report say why) naming the feed and the missing
   night, until that night's file (its delta, or a full extract) is re-delivered and the night
   re-run: `crs__contacts: the delivery of 2026-11-21 was refused and has not been loaded since
-  (...)` (`missing_deltas` in extract/nightly.py). Feeds from a source database are not held:
+  (...)` (`missing_deltas` in extract/load_night.py). Feeds from a source database are not held:
   their query asks for everything since the last night loaded.
 * **HR** feeds are snapshots that each hold twelve month-end snapshots (`snapshot_date`), so
   a single delivery gives the year's trend.
@@ -241,11 +241,11 @@ unless the sender quoted fields that need no quotes), `quarantined_at`.
 `raw.quarantine_current` shows only the rows of published batches. Quarantine holds raw
 personal data: it is in the raw schema, with raw's access rules and retention.
 
-## The synthetic generator (extract/generate.py)
+## The synthetic generator (synthetic/generate.py)
 
-`python -m extract.generate <landing> <YYYY-MM-DD> --scale tiny|borough|region [--seed N]
+`python -m synthetic.generate <landing> <YYYY-MM-DD> --scale tiny|borough|region [--seed N]
 [--boroughs N] [--full] [--defects KIND[=FEED] ...] [--encoding utf-8|utf-8-sig|cp1252] [--crlf]`
-(or `python -m warehouse generate`). Generated data only, never real children's data.
+(or `safeguarding generate`). Generated data only, never real children's data.
 `--boroughs N` writes the first N boroughs of a scale (each borough has its own seed, so
 `--scale region --boroughs 3` is the region's first three boroughs, row for row): the region
 benchmark's 1, 3, 11 and 33 boroughs ([scale.md](scale.md)).

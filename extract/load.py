@@ -46,7 +46,9 @@ import psycopg2
 import psycopg2.errors
 from psycopg2 import sql
 
-from . import feeds as F
+from warehouse.raw_zone import RAW_DDL
+
+from . import feeds
 from .feeds import Feed
 
 log = logging.getLogger(__name__)
@@ -62,53 +64,7 @@ LINEAGE_COLUMNS = (
 
 MINIMUM_SERVER_VERSION = 160000  # pg_input_is_valid arrived in PostgreSQL 16
 
-RAW_DDL = """
--- Only when missing: a pipeline role may use the schema without the right to create schemas.
-do $$ begin if not exists (select 1 from pg_namespace where nspname = 'raw') then create schema raw; end if; end $$;
-create table if not exists raw.load_manifest (
-    batch_id      bigserial primary key,
-    feed          text        not null,
-    extract_date  date        not null,
-    source_file   text        not null,
-    file_sha256   text        not null,
-    file_bytes    bigint      not null,
-    status        text        not null check (status in ('loading', 'loaded', 'replaced', 'duplicate', 'rejected', 'failed')),
-    rows_loaded   bigint,
-    message       text,
-    received_at   timestamptz not null default now(),
-    finished_at   timestamptz
-);
-alter table raw.load_manifest add column if not exists rows_quarantined bigint;
-alter table raw.load_manifest add column if not exists file_encoding text;
--- retention (warehouse/retention.py): rows later removed from the batch, and when the whole batch was dropped
-alter table raw.load_manifest add column if not exists rows_expired bigint;
-alter table raw.load_manifest add column if not exists expired_at timestamptz;
-comment on table raw.load_manifest is
-    'Every file the extract layer has seen and what became of it: loaded, replaced by a re-delivery, duplicate, rejected or failed (with the reason).';
-create table if not exists raw.quarantine (
-    batch_id        bigint      not null,
-    feed            text        not null,
-    extract_date    date        not null,
-    source_file     text        not null,
-    row_number      bigint      not null,
-    line_number     bigint      not null,
-    column_name     text,
-    reason          text        not null,
-    original_line   text        not null,
-    quarantined_at  timestamptz not null default now()
-);
-create index if not exists quarantine__feed_extract_date on raw.quarantine (feed, extract_date);
-comment on table raw.quarantine is
-    'Rows held back at load time, one row per problem: the reason, the column, the line of the file and the row as delivered (its fields re-joined as CSV). Rows of batches that were later replaced stay, for the record: raw.quarantine_current shows the published batches only.';
--- Where the row is in the file the council handed over, when that is not source_file itself
--- (a converted XML or workbook, a row mapped from a return): extract/returns/origins.py.
-alter table raw.quarantine add column if not exists origin_file text;
-alter table raw.quarantine add column if not exists origin_location text;
-create or replace view raw.quarantine_current as
-    select q.* from raw.quarantine q join raw.load_manifest m using (batch_id) where m.status = 'loaded';
-"""
-
-NUMBER_PATTERN = F.VALUE_PATTERNS[F.NUMBER]
+NUMBER_PATTERN = feeds.VALUE_PATTERNS[feeds.NUMBER]
 # The longest value a field may hold: 128 KiB, the limit of Python's csv module, which the
 # partners' and our own tools read these files with. No declared column is free text anywhere
 # near that long; a value that long is nearly always a stray quote that joined many lines into
@@ -431,23 +387,23 @@ def _value(column: str) -> sql.Composable:
     return sql.SQL("nullif({}, '')").format(sql.Identifier(column))
 
 
-def _is_valid(column: F.Column) -> sql.Composable | None:
+def _is_valid(column: feeds.Column) -> sql.Composable | None:
     """SQL true when a present value of the column is well formed; None when anything goes."""
     v = _value(column.name)
     # Dates: the shape by LIKE and a real calendar date by pg_input_is_valid (together about
     # three times cheaper than a regular expression, and stricter: 2026-02-30 is not a date).
-    if column.type == F.DATE:
+    if column.type == feeds.DATE:
         return sql.SQL("({v} like '____-__-__' and {v} not like '% %' and pg_input_is_valid({v}, 'date'))").format(v=v)
-    if column.type == F.DATE_DMY:
+    if column.type == feeds.DATE_DMY:
         # The checking transaction sets DateStyle to DMY (CHECK_SETTINGS), so 13/11/2017 is the
         # 13th of November and 11/13/2017 is no date at all.
         return sql.SQL("({v} like '__/__/____' and {v} not like '% %' and pg_input_is_valid({v}, 'date'))").format(v=v)
-    if column.type == F.DATETIME:
+    if column.type == feeds.DATETIME:
         return sql.SQL("({v} like '____-__-__ __:__' and {v} not like '% % %' and pg_input_is_valid({v}, 'timestamp'))"
                        ).format(v=v)
-    if column.type == F.NUMBER:
+    if column.type == feeds.NUMBER:
         return sql.SQL("({v} ~ {p})").format(v=v, p=sql.Literal(NUMBER_PATTERN))
-    if column.type in (F.CODE, F.FLAG):
+    if column.type in (feeds.CODE, feeds.FLAG):
         return sql.SQL("({v} = any({codes}))").format(v=v, codes=sql.Literal(list(column.codes)))
     return None
 
@@ -467,14 +423,14 @@ def row_problems(feed: Feed) -> list[tuple[str, sql.Composable, sql.Composable]]
         valid = _is_valid(column)
         if valid is None:
             continue
-        what = {F.DATE: "not a date (YYYY-MM-DD)", F.DATE_DMY: "not a date (DD/MM/YYYY)",
-                F.DATETIME: "not a date-time (YYYY-MM-DD HH:MM)",
-                F.NUMBER: "not a number", F.CODE: "unknown code", F.FLAG: "not Y or N"}[column.type]
+        what = {feeds.DATE: "not a date (YYYY-MM-DD)", feeds.DATE_DMY: "not a date (DD/MM/YYYY)",
+                feeds.DATETIME: "not a date-time (YYYY-MM-DD HH:MM)",
+                feeds.NUMBER: "not a number", feeds.CODE: "unknown code", feeds.FLAG: "not Y or N"}[column.type]
         problems.append((column.label, sql.SQL("({v} is not null and not {valid})").format(v=v, valid=valid),
                          sql.SQL("{} || quote_literal({})").format(sql.Literal(f"{column.label}: {what}: "), v)))
     if feed.start_end:
         start, end = (feed.column(c) for c in feed.start_end)
-        cast = "date" if start.type in F.DATE_TYPES and end.type in F.DATE_TYPES else "timestamp"
+        cast = "date" if start.type in feeds.DATE_TYPES and end.type in feeds.DATE_TYPES else "timestamp"
         both_valid = sql.SQL("{} and {}").format(_is_valid(start), _is_valid(end))
         before = sql.SQL("(case when {both} then {e}::{t} < {s}::{t} else false end)").format(
             both=both_valid, e=_value(end.name), s=_value(start.name), t=sql.SQL(cast))

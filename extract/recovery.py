@@ -8,7 +8,7 @@ parts of a file loaded in parts, the list of bad rows. No reader ever sees those
 attached to its feed's table only once it is complete, so the published raw data and marts are
 whole), but nothing would ever finish or remove them.
 
-``recover_interrupted_loads`` runs at the start of every extract step (warehouse/nightly.py):
+``recover_interrupted_loads`` runs at the start of every extract step (pipeline/nightly.py):
 
 * a ``loading`` batch whose lock is free has no loader any more (a live load holds it, so a load
   running at the same time, another night's, is left alone): its manifest row becomes ``failed``

@@ -103,7 +103,7 @@ def nightly_run(settings, nightly_landing):
     session's warehouse and Airflow home. The completed process, with .started and .finished."""
     started = datetime.now(timezone.utc)
     result = subprocess.run(
-        [sys.executable, "-m", "warehouse", "run", "--scale", "tiny", "--extract-date", NIGHTLY_RUN_NIGHT.isoformat()],
+        [sys.executable, "-m", "safeguarding", "run", "--scale", "tiny", "--extract-date", NIGHTLY_RUN_NIGHT.isoformat()],
         capture_output=True, text=True, timeout=900,
         env=dict(os.environ) | {"SAFEGUARDING_LANDING_DIR": str(nightly_landing)})
     result.started, result.finished = started, datetime.now(timezone.utc)
@@ -126,7 +126,7 @@ def role_passwords() -> dict[str, str]:
 
 @pytest.fixture(scope="session")
 def published_night(settings, tmp_path_factory):
-    """A tiny night run by the nightly steps (warehouse.nightly.run_step, what each DAG task calls)
+    """A tiny night run by the nightly steps (pipeline.nightly.run_step, what each DAG task calls)
     into a database of its own, published with every audience's views (warehouse/audiences.yml).
 
     The steps are given an external warehouse whose owner is a NOLOGIN role, and the loader's and
@@ -136,8 +136,9 @@ def published_night(settings, tmp_path_factory):
     """
     from datetime import date
 
-    from extract.generate import generate_night
-    from warehouse import db, nightly, roles
+    from synthetic.generate import generate_night
+    from warehouse import db, roles
+    from pipeline import nightly
 
     from helpers import fresh_database
 

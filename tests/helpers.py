@@ -95,7 +95,8 @@ def publish_stand_in_build(conn, run_id: str, extract_date=None) -> list[str]:
     step's swap, which checks both. For tests about what happens after publication (grants)."""
     import datetime
 
-    from warehouse import builds, dq, publish
+    from warehouse import dq
+    from publication import builds, publish
 
     extract_date = extract_date or datetime.date(2026, 1, 1)
     build = builds.claim_build(conn, run_id=run_id, extract_date=extract_date)

@@ -2,7 +2,7 @@
 
 A night costs a minute or more to build, so each (scale, extract date) is built once per pytest
 session, on first use, in a database of its own, by the nightly run's own steps
-(warehouse/nightly.py): `extract` (the loader), `build_marts` (the nightly `dbt build`, unit tests
+(pipeline/nightly.py): `extract` (the loader), `build_marts` (the nightly `dbt build`, unit tests
 left out as every night), `validate_marts` (the Great Expectations gate) and `publish_marts` (the
 write-audit-publish swap into `marts`). The raw gate (`validate_raw`) is left out: it changes no
 mart. Use it through the `built_nights` fixture (tests/conftest.py):
@@ -85,7 +85,7 @@ class BuiltNights:
 
     def _build_returns(self, folder: Path, year: int) -> BuiltNight:
         from extract.returns import collection_date
-        from warehouse import nightly
+        from pipeline import nightly
 
         as_at = collection_date(year)
         name = f"returns_{folder.name.lower()}_{year}"
@@ -94,8 +94,8 @@ class BuiltNights:
         return self._publish(BuiltNight("returns", as_at, mine, {}))
 
     def _build(self, scale: str, extract_date: date, seed: int | None) -> BuiltNight:
-        from extract.generate import generate_night
-        from warehouse import nightly
+        from synthetic.generate import generate_night
+        from pipeline import nightly
 
         name = f"night_{scale}_{extract_date:%Y%m%d}" + (f"_{seed}" if seed is not None else "")
         mine = fresh_database(self._settings, name, landing_dir=self._tmp.mktemp(f"{name}-landing"))
@@ -106,7 +106,7 @@ class BuiltNights:
 
     @staticmethod
     def _publish(night: BuiltNight) -> BuiltNight:
-        from warehouse import nightly
+        from pipeline import nightly
         from warehouse.dbt import dbt_target_dir
 
         nightly.build_marts(night.extract_date, night.settings)

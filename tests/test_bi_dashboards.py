@@ -1,7 +1,7 @@
 """The partnership's dashboards in a real BI tool, in a real browser (issue 17).
 
 Apache Superset (installed by `make install-bi` into .venv-superset, as CI's install step does)
-is started by `safeguarding bi`'s own code (warehouse/bi.py) on a free port, over the shared
+is started by `safeguarding bi`'s own code (safeguarding/bi.py) on a free port, over the shared
 published night (conftest.published_night), with the dashboards of bi/superset/dashboards.yml
 connected as the partnership's role. Headless Chromium (Debian's, driven by Playwright; nothing
 downloaded) logs in and opens each dashboard; the figures it shows are checked against the
@@ -18,7 +18,8 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 
-from warehouse import bi, db
+from warehouse import db
+from safeguarding import bi
 
 from conftest import free_port
 from helpers import chromium, query

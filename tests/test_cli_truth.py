@@ -15,13 +15,13 @@ import sys
 from pathlib import Path
 
 
-from warehouse.local_run import RunSummary, TaskLogFiles, outcome_problems
+from safeguarding.local_run import RunSummary, TaskLogFiles, outcome_problems
 
 from conftest import free_port
 
 
 def run_cli(*args: str, **env: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "warehouse", *args], capture_output=True, text=True, timeout=120,
+    return subprocess.run([sys.executable, "-m", "safeguarding", *args], capture_output=True, text=True, timeout=120,
                           env=dict(os.environ) | env)
 
 
@@ -90,7 +90,7 @@ def test_airflow_runs_with_the_virtualenv_on_path_and_slots_for_this_machine(set
     """`make airflow-ui` runs .venv/bin/safeguarding with no virtualenv activated; `airflow standalone`
     starts its components by the name `airflow`, so .venv/bin must be on their PATH. Task slots
     follow the machine's cores, not Airflow's default of 32 LocalExecutor workers."""
-    from warehouse.cli import airflow_env
+    from safeguarding.cli import airflow_env
 
     saved = os.environ.get("PATH")
     os.environ["PATH"] = "/usr/bin:/bin"

@@ -86,7 +86,7 @@ def test_nightly_dag_is_scheduled_and_guarded(dagbag):
 
 
 def test_one_deferrable_sensor_per_feed_before_extract(dagbag):
-    from warehouse.sensors import LandingFileSensor
+    from orchestration.sensors import LandingFileSensor
 
     dag = dagbag.dags["safeguarding_nightly"]
     sensors = [t for t in dag.tasks if isinstance(t, LandingFileSensor)]
@@ -99,7 +99,7 @@ def test_one_deferrable_sensor_per_feed_before_extract(dagbag):
 
 
 def test_publish_updates_the_asset_the_refresh_dag_is_scheduled_on(dagbag):
-    from warehouse.orchestration import PUBLISHED_MARTS
+    from orchestration.shared import PUBLISHED_MARTS
 
     publish = dagbag.dags["safeguarding_nightly"].get_task("publish")
     assert PUBLISHED_MARTS in publish.outlets
@@ -123,7 +123,7 @@ def test_cosmos_mode_renders_one_task_per_model_from_the_manifest(settings, tmp_
     tasks = parsed["dags"]["safeguarding_nightly"]
     assert "install_pseudonymisation_key" in tasks and "build_marts" not in tasks
     assert {f"build_marts.{m}_model_build" for m in models} <= set(tasks)
-    # The snapshots are a step of their own, which leaves them out of a backfill (warehouse/nightly.py).
+    # The snapshots are a step of their own, which leaves them out of a backfill (pipeline/nightly.py).
     assert "snapshot_history" in tasks and not [t for t in tasks if "snp_" in t]
     assert parsed["heavy"] == []
     # As the single build task: the night's date in the environment (not --vars, which would cost
@@ -138,14 +138,14 @@ def test_cosmos_mode_renders_one_task_per_model_from_the_manifest(settings, tmp_
 
 
 def test_cosmos_mode_without_a_manifest_is_a_clear_import_error(tmp_path):
-    from warehouse.orchestration import cosmos_dbt_group
+    from orchestration.shared import cosmos_dbt_group
 
     with pytest.raises(FileNotFoundError, match="safeguarding dbt parse"):
         cosmos_dbt_group("build_marts", "2026-11-01", manifest_path=tmp_path / "missing" / "manifest.json")
 
 
 def test_alerts_say_which_task_failed_and_why():
-    from warehouse.notify import alert_from_context, alert_text
+    from orchestration.notify import alert_from_context, alert_text
 
     class TI:
         task_id, try_number = "validate_raw", 1
@@ -161,7 +161,7 @@ def test_alerts_say_which_task_failed_and_why():
 
 
 def test_extract_date_is_the_day_before_the_run_in_london():
-    from warehouse.nightly import extract_date_for
+    from pipeline.nightly import extract_date_for
 
     london = ZoneInfo("Europe/London")
     # 02:00 BST on 30 March is 01:00 UTC: still the 30th in London.

@@ -37,8 +37,8 @@ SNAPSHOTS = ("snp_crs__people", "snp_crs__looked_after_episodes")
 @pytest.fixture(scope="module")
 def warehouse(settings, tmp_path_factory):
     """A database with one tiny night loaded and snapshotted; yields (settings, conn, target folder)."""
-    from extract.generate import generate_night
-    from extract.nightly import load_night
+    from synthetic.generate import generate_night
+    from extract.load_night import load_night
     from warehouse.pseudonymisation import install_key
 
     mine = fresh_database(settings, DATABASE, landing_dir=tmp_path_factory.mktemp("landing"))

@@ -10,7 +10,7 @@ and requires every table of `marts_build` (and the memos) to be identical, pseud
 included (`except all`, both ways). It then checks that the comparison would catch a stale
 result: a memo entry that answers a changed row's new inputs with its old result.
 
-It also runs every dbt unit test, which the nightly build leaves out (warehouse/nightly.py).
+It also runs every dbt unit test, which the nightly build leaves out (pipeline/nightly.py).
 About 3 minutes on two cores (177 s on 23 November): `dbt seed`, four `dbt run`s of every model, three of the
 memos and marts with --full-refresh, one `dbt test` of the unit tests, and the stale-result check.
 """
@@ -153,8 +153,8 @@ def warehouse(settings, tmp_path_factory):
 
 def deliver(wh: Warehouse, night: date, edits=None) -> dict[str, Path]:
     """Generate the night's tiny extract, apply `edits` (feed id -> edit(rows)) and load it with the real loader."""
-    from extract.generate import generate_night
-    from extract.nightly import load_night
+    from synthetic.generate import generate_night
+    from extract.load_night import load_night
 
     files = generate_night(wh.settings.landing_dir, night, scale="tiny").files
     for feed, edit in (edits or {}).items():

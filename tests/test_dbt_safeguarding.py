@@ -175,8 +175,8 @@ def council_offers_within_72h(landing: Path) -> tuple[int, int, int, int]:
 def derived_categories(landing: Path) -> dict[str, tuple[str, date]]:
     """Leaving-care category and eligibility date as at the night, derived from the looked-after
     episodes by reg 40 (docs/marts.md, "Derive what the statute defines"): the 13 weeks counted by
-    extract.generate.eligibility_date, written apart from the SQL."""
-    from extract.generate import eligibility_date
+    synthetic.generate.eligibility_date, written apart from the SQL."""
+    from synthetic.generate import eligibility_date
 
     periods = defaultdict(list)
     for e in read(landing, "crs", "looked_after_episodes"):

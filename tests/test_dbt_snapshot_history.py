@@ -7,7 +7,7 @@ changes made after the newer night's; a snapshot over no rows would close every 
 
 * the nightly build of a night older than the snapshots' history (a backfill, a statutory
   return's 31 March) leaves the snapshots out and builds the marts as usual
-  (warehouse/nightly.py, snapshots_left_out); so does the snapshot step of the per-model mode;
+  (pipeline/nightly.py, snapshots_left_out); so does the snapshot step of the per-model mode;
 * a snapshot run by hand for an older night, or over a model with no rows, refuses to run
   before it touches its table (macros/snapshots.sql, guard_snapshot_history).
 
@@ -32,16 +32,16 @@ DATABASE = "test_snapshot_history"
 NIGHT_1, NIGHT_2 = date(2026, 11, 21), date(2026, 11, 22)
 SNAPSHOTS = ("snp_crs__people", "snp_crs__looked_after_episodes")
 # The module's builds, night after night, are one run's: none is validated or published, and a
-# build another run has claimed (and not ended) holds marts_build (warehouse/builds.py).
+# build another run has claimed (and not ended) holds marts_build (publication/builds.py).
 RUN = "test_snapshot_history"
 
 
 @pytest.fixture(scope="module")
 def warehouse(settings, tmp_path_factory):
     """Two tiny nights loaded and built in date order with the nightly step; yields (settings, conn)."""
-    from extract.generate import generate_night
-    from extract.nightly import load_night
-    from warehouse.nightly import build_marts
+    from synthetic.generate import generate_night
+    from extract.load_night import load_night
+    from pipeline.nightly import build_marts
 
     mine = fresh_database(settings, DATABASE, landing_dir=tmp_path_factory.mktemp("landing"))
     for night in (NIGHT_1, NIGHT_2):
@@ -74,7 +74,7 @@ def dbt(settings, tmp: Path, night: date, *args: str) -> tuple[int, str]:
 
 
 def test_the_nights_built_in_order_are_in_the_history(warehouse):
-    from warehouse.nightly import latest_snapshot_night
+    from pipeline.nightly import latest_snapshot_night
 
     settings, conn = warehouse
     assert latest_snapshot_night(settings) == NIGHT_2
@@ -85,7 +85,7 @@ def test_the_nights_built_in_order_are_in_the_history(warehouse):
 
 
 def test_a_backfill_builds_the_marts_and_leaves_the_history_alone(warehouse):
-    from warehouse.nightly import build_marts, snapshot_history, snapshots_left_out
+    from pipeline.nightly import build_marts, snapshot_history, snapshots_left_out
 
     settings, conn = warehouse
     before = history(conn)
@@ -131,7 +131,7 @@ def test_a_snapshot_over_an_empty_model_refuses(warehouse, tmp_path):
 
 
 def test_re_running_the_latest_night_changes_no_history(warehouse, tmp_path):
-    from warehouse.nightly import snapshot_history
+    from pipeline.nightly import snapshot_history
 
     settings, conn = warehouse
     # the backfill above left the first night's staging

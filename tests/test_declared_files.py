@@ -92,7 +92,7 @@ def test_accommodation_follows_the_903_validator_rule_133():
 def tiny_night(tmp_path_factory):
     from datetime import date
 
-    from extract.generate import generate_night
+    from synthetic.generate import generate_night
 
     return generate_night(tmp_path_factory.mktemp("tiny"), date(2026, 11, 22), scale="tiny")
 

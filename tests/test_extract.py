@@ -8,7 +8,7 @@ import pytest
 from extract.feeds import (AGENCY_ASSIGNMENTS, CRS_CONTACTS, CRS_MISSING_EPISODES, CRS_PEOPLE,
                            CRS_RETURN_HOME_INTERVIEWS, FEEDS, HR_EMPLOYEES, HR_POSTS, POLICE_MISSING_NOTIFICATIONS,
                            PROVIDER_RETURN_INTERVIEWS)
-from extract.generate import generate_night
+from synthetic.generate import generate_night
 from extract.load import RejectedFile, load_file
 
 from helpers import query
@@ -228,7 +228,7 @@ def test_an_incremental_feed_may_deliver_no_changes_but_a_snapshot_may_not(conn,
 
 def test_a_region_is_many_boroughs_streamed_into_one_file_per_feed(tmp_path, monkeypatch):
     """`region` is 33 boroughs: here 2 small ones, to check ids stay unique and every borough is written."""
-    from extract import generate
+    from synthetic import generate
 
     monkeypatch.setitem(generate.SCALES, "region", generate.Scale(boroughs=2, history_years=3, size=0.01, posts=12))
     night = generate_night(tmp_path, NIGHT, scale="region", feeds=[CRS_PEOPLE, HR_EMPLOYEES])
@@ -241,7 +241,7 @@ def test_a_region_is_many_boroughs_streamed_into_one_file_per_feed(tmp_path, mon
 def test_boroughs_writes_the_first_n_boroughs_of_a_scale_row_for_row(tmp_path, monkeypatch):
     """`boroughs=N` (the region benchmark's 1, 3, 11 and 33): the first N boroughs of the scale, each
     from its own seed, so fewer boroughs are a subset of more, row for row."""
-    from extract import generate
+    from synthetic import generate
 
     monkeypatch.setitem(generate.SCALES, "region", generate.Scale(boroughs=3, history_years=2, size=0.01, posts=12))
     one = generate_night(tmp_path / "one", NIGHT, scale="region", boroughs=1, feeds=[CRS_PEOPLE, HR_EMPLOYEES])

@@ -2,7 +2,7 @@
 
 File-level problems reject the whole file; row-level problems send the row to
 raw.quarantine and the rest loads. The defects are the generator's seeded ones
-(extract.generate.FILE_DEFECTS / ROW_DEFECTS), so the same kinds can be produced
+(synthetic.generate.FILE_DEFECTS / ROW_DEFECTS), so the same kinds can be produced
 at any scale from the command line.
 """
 
@@ -11,7 +11,7 @@ from datetime import date, timedelta
 import pytest
 
 from extract.feeds import FEEDS_BY_ID
-from extract.generate import FILE_DEFECTS, ROW_DEFECTS, generate_night
+from synthetic.generate import FILE_DEFECTS, ROW_DEFECTS, generate_night
 from extract.load import RejectedFile, load_file
 
 from helpers import query

@@ -25,10 +25,11 @@ from datetime import date, timedelta
 import pytest
 
 from extract.feeds import CRS_CONTACTS, CRS_VISITS
-from extract.generate import generate_night, landing_folder
+from synthetic.generate import generate_night, landing_folder
 from extract.load import RejectedFile
-from extract.nightly import MissingDelta
-from warehouse import db, dq, embedded_postgres, nightly
+from extract.load_night import MissingDelta
+from warehouse import db, dq, embedded_postgres
+from pipeline import nightly
 from warehouse.settings import PROJECT_ROOT, load
 
 from conftest import TEST_KEY, free_port
@@ -65,7 +66,7 @@ def connect(settings):
 
 def start_extract(env, night: date) -> subprocess.Popen:
     """The extract step in a process of its own, as an Airflow task runs it."""
-    code = f"import datetime; from warehouse import nightly; nightly.extract(datetime.date.fromisoformat('{night}'))"
+    code = f"import datetime; from pipeline import nightly; nightly.extract(datetime.date.fromisoformat('{night}'))"
     return subprocess.Popen([sys.executable, "-c", code], env=env, cwd=PROJECT_ROOT,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 
@@ -248,7 +249,7 @@ def test_the_quality_report_counts_only_the_quarantine_of_the_batch_published(se
     """A re-delivery with its bad rows corrected replaces the batch: its old quarantined rows are not the night's."""
     import dataclasses
 
-    from warehouse.quality_report import build_quality_report
+    from expectations.quality_report import build_quality_report
 
     settings, _ = server
     settings = dataclasses.replace(settings, landing_dir=tmp_path / "landing")

@@ -11,7 +11,7 @@ import psycopg2
 import pytest
 
 from extract.feeds import CRS_CONTACTS, CRS_PEOPLE
-from extract.nightly import expected_file, load_night
+from extract.load_night import expected_file, load_night
 from extract.sources import SETTINGS_VARIABLE, SourceConfigurationError, sql_sources
 
 from helpers import query

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from extract.feeds import CRS_MISSING_EPISODES, CRS_RETURN_HOME_INTERVIEWS, PROVIDER_RETURN_INTERVIEWS, FEEDS, FEEDS_BY_ID
-from extract.generate import FILE_DEFECTS, ROW_DEFECTS, generate_night, landing_folder
+from synthetic.generate import FILE_DEFECTS, ROW_DEFECTS, generate_night, landing_folder
 from warehouse.pseudonymisation import pseudonym
 
 from conftest import NIGHTLY_RUN_NIGHT, TEST_KEY
@@ -28,7 +28,7 @@ LONDON = ZoneInfo("Europe/London")
 
 
 def run_cli(*args: str, timeout: int = 900) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "warehouse", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "safeguarding", *args], capture_output=True, text=True,
                           timeout=timeout, env=dict(os.environ))
 
 
@@ -214,7 +214,7 @@ def test_a_bad_night_fails_loudly_and_keeps_the_published_marts(settings, first_
     assert generated.returncode == 0, generated.stderr
     path = landing_folder(landing, "crs", bad_night) / CRS_MISSING_EPISODES.file_name
     path.write_text(path.read_text().replace("missing_type", "missing_kind", 1))  # a renamed column
-    # Every other kind of bad file too, each in its own feed (extract.generate.FILE_DEFECTS): one run reports them all.
+    # Every other kind of bad file too, each in its own feed (synthetic.generate.FILE_DEFECTS): one run reports them all.
     seeded = generate_night(tmp_path, bad_night, scale="tiny", defects=list(FILE_DEFECTS))
     for kind, feed_id in seeded.defects.items():
         target = landing_folder(landing, FEEDS_BY_ID[feed_id].source, bad_night) / seeded.files[feed_id].name
@@ -238,7 +238,7 @@ def test_bad_rows_are_quarantined_and_the_night_still_publishes(settings, first_
     # held the night back. The loader now quarantines such rows: the rest of the night publishes.)
     bad_night = NIGHT + timedelta(days=2)
     assert run_cli("generate", "--scale", "tiny", "--extract-date", bad_night.isoformat()).returncode == 0
-    # One of each row-level defect (extract.generate.ROW_DEFECTS), each in its default feed.
+    # One of each row-level defect (synthetic.generate.ROW_DEFECTS), each in its default feed.
     seeded = generate_night(tmp_path, bad_night, scale="tiny", defects=list(ROW_DEFECTS))
     for feed_id in seeded.defects.values():
         feed = FEEDS_BY_ID[feed_id]

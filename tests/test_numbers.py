@@ -115,9 +115,10 @@ def read(path: Path) -> list[dict]:
 @pytest.fixture(scope="module")
 def night(settings, tmp_path_factory):
     """The hand-edited night, loaded (with the council's own reference data) and built once."""
-    from extract.generate import generate_night
+    from synthetic.generate import generate_night
     from extract.reference_data import DEFAULT_DIR, ENV_VAR
-    from warehouse import db, nightly
+    from warehouse import db
+    from pipeline import nightly
     from warehouse.dbt import run_dbt
     from warehouse.pseudonymisation import install_key
 
@@ -137,7 +138,7 @@ def night(settings, tmp_path_factory):
     try:
         # The loader reads the service area codes when extract.feeds is imported: a process of its own.
         loaded = subprocess.run(
-            [sys.executable, "-c", "import sys, datetime; from extract.nightly import load_night; "
+            [sys.executable, "-c", "import sys, datetime; from extract.load_night import load_night; "
              "from warehouse.settings import load; load_night(load(), datetime.date.fromisoformat(sys.argv[1]))",
              NIGHT.isoformat()],
             env={**os.environ, "SAFEGUARDING_WAREHOUSE_URL": mine.connection.url,
@@ -146,7 +147,7 @@ def night(settings, tmp_path_factory):
         assert loaded.returncode == 0, loaded.stdout[-2000:] + loaded.stderr[-3000:]
         conn = db.connect(mine)
         install_key(conn, mine)
-        nightly.claim_build(NIGHT, mine, run_id="numbers_healthy")  # one build at a time (warehouse/builds.py)
+        nightly.claim_build(NIGHT, mine, run_id="numbers_healthy")  # one build at a time (publication/builds.py)
         target = tmp_path_factory.mktemp("dbt")
         code = run_dbt(mine, ["build", "--exclude-resource-type", "unit_test", "--exclude", "resource_type:snapshot",
                               "--target-path", str(target), "--log-path", str(target / "logs")],
@@ -260,9 +261,9 @@ def test_4_a_category_the_episodes_do_not_support_is_listed_not_late(night):
 
 
 def test_4_generated_categories_agree_with_the_statute_apart_from_the_seeded_wrong_ones(night):
-    """The generator records categories by the same statute (extract.generate.eligibility_date),
+    """The generator records categories by the same statute (synthetic.generate.eligibility_date),
     apart from its seeded wrong ones: the mismatches are those, and NUM4."""
-    from extract.generate import WRONG_CATEGORY
+    from synthetic.generate import WRONG_CATEGORY
 
     conn = night["conn"]
     checks = dict(query(conn, "select category_check, count(*) from marts_build.mart_pathway_plans group by 1"))
@@ -349,7 +350,7 @@ def test_8_a_service_area_of_the_councils_own_reaches_the_workforce_mart(night):
 
 @pytest.fixture(scope="module")
 def gated(night):
-    from warehouse import nightly
+    from pipeline import nightly
 
     outcomes = nightly.validate_marts(NIGHT, night["settings"], run_id="numbers_healthy")
     return outcomes
@@ -371,8 +372,9 @@ def test_every_row_is_accounted_for_and_a_healthy_night_has_no_warning(night, ga
 
 def test_a_row_lost_from_a_mart_holds_the_night_back_naming_the_feed(night, gated, tmp_path):
     from expectations.validate import QualityGateFailed
-    from warehouse import builds, nightly
-    from warehouse.quality_report import build_quality_report
+    from publication import builds
+    from pipeline import nightly
+    from expectations.quality_report import build_quality_report
 
     conn = night["conn"]
     builds.release(conn, "the test validates the same build again, as another run")

@@ -94,7 +94,7 @@ def test_a_warehouse_made_with_trust_is_switched_to_passwords_on_its_next_start(
 
 def test_the_state_folder_and_the_landing_files_are_the_owners_only(settings, tmp_path):
     from extract.feeds import CRS_PEOPLE
-    from extract.generate import generate_night
+    from synthetic.generate import generate_night
 
     # The state folder: nobody else may enter (as root, the server's own group may pass through it,
     # to reach its data folder, and read nothing).
@@ -112,7 +112,7 @@ def test_the_state_folder_and_the_landing_files_are_the_owners_only(settings, tm
 
 
 def test_the_psql_line_printed_after_a_run_does_not_show_the_password(settings):
-    from warehouse.cli import _psql_command
+    from safeguarding.cli import _psql_command
 
     line = _psql_command(settings)
     assert settings.connection.password not in line + settings.connection.display_url

@@ -34,9 +34,9 @@ import psycopg2
 import pytest
 
 from extract.feeds import CRS_MISSING_EPISODES, FEEDS, FEEDS_BY_ID, HR_POSTS
-from extract.nightly import expected_file
+from extract.load_night import expected_file
 from warehouse import audiences, db, roles
-from warehouse.cli import _bin, airflow_env
+from safeguarding.cli import _bin, airflow_env
 
 from helpers import query
 
@@ -50,7 +50,7 @@ RETRIED_FEED = HR_POSTS.id
 RETRIED_SENSOR = f"wait_for_files.{RETRIED_FEED}"
 DATA_STEPS = "^(extract|apply_retention|validate_raw|build_marts|validate_marts|publish|document_marts)$"
 # Marking validate_marts successful would not let publish through: it publishes only a build its gate
-# really passed (warehouse/builds.py). So the marts gate runs; the raw gate is marked.
+# really passed (publication/builds.py). So the marts gate runs; the raw gate is marked.
 RAW_GATE = "^validate_raw$"
 # How long the late-file test waits for each step of its run (about 30 s each here): generous,
 # because a busy CI machine starts Airflow slowly, and still a bound, so a stuck run fails the test.
@@ -264,7 +264,7 @@ def backfill(settings, airflow):
 
     A date of last year: before 2026-01-01, the DAGs' start date until issue #16, Airflow created
     the run with no task in it (and reported it successful)."""
-    from extract.generate import generate_night
+    from synthetic.generate import generate_night
 
     night = date(2025, 11, 5)
     generate_night(settings.landing_dir, night, scale="tiny")

@@ -10,11 +10,16 @@ default), and no secret may be written in it.
 from __future__ import annotations
 
 import re
+import tomllib
 
 import pytest
 import yaml
 
 from warehouse.settings import PROJECT_ROOT
+
+# The project's Python packages (pyproject.toml): each is mounted, so the containers run the code in the clone.
+PACKAGES = sorted({name.split(".")[0] for name in
+                   tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]})
 
 COMPOSE = PROJECT_ROOT / "docker-compose.yml"
 AIRFLOW_SERVICES = {
@@ -39,7 +44,7 @@ def env_of(service: dict) -> dict[str, str]:
 def code_settings() -> set[str]:
     """Every SAFEGUARDING_* / AIRFLOW_CONN_* name the project's Python code reads."""
     names = set()
-    for path in [*(PROJECT_ROOT / "warehouse").glob("*.py"), *(PROJECT_ROOT / "dags").glob("*.py")]:
+    for path in [path for folder in ("dags", *PACKAGES) for path in (PROJECT_ROOT / folder).rglob("*.py")]:
         names |= set(re.findall(r"\b(SAFEGUARDING_[A-Z_]+)\b", path.read_text()))
     from warehouse.roles import ROLES
 
@@ -90,7 +95,7 @@ def test_the_airflow_image_matches_the_installed_airflow(compose):
 def test_the_project_is_mounted_and_the_dags_folder_points_at_it(compose):
     scheduler = compose["services"]["airflow-scheduler"]
     mounts = {m.split(":")[1]: m.split(":")[0] for m in scheduler["volumes"] if not m.startswith("${")}
-    for folder in ("dags", "warehouse", "extract", "expectations", "dbt_project"):
+    for folder in ("dags", "dbt_project", *PACKAGES):
         assert mounts[f"/opt/safeguarding/{folder}"] == f"./{folder}"
         assert (PROJECT_ROOT / folder).is_dir()
     env = env_of(scheduler)

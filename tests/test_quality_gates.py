@@ -4,7 +4,7 @@ Two nights, calling the nightly step functions as the DAG's tasks do:
 
 1. NIGHT_1 builds with a warning-level defect seeded in the build (a return month in
    the future). It is published, and flagged for BI readers (marts.publication) and in dq.
-   On the way, the faults of runs that overlap, for real (warehouse/builds.py): a second
+   On the way, the faults of runs that overlap, for real (publication/builds.py): a second
    build started while the first runs is refused; a build started after the first passed
    its gate is refused; a dbt run by hand that replaces a mart after the gate makes the
    publish step refuse, and the night is re-run.
@@ -29,9 +29,11 @@ import psycopg2
 import pytest
 
 from expectations.validate import QualityGateFailed
-from extract.generate import generate_night
-from warehouse import audiences, builds, db, dq, nightly, roles
-from warehouse.quality_report import build_quality_report
+from synthetic.generate import generate_night
+from warehouse import audiences, db, dq, roles
+from publication import builds
+from pipeline import nightly
+from expectations.quality_report import build_quality_report
 from warehouse.settings import PROJECT_ROOT
 
 from helpers import query
@@ -64,7 +66,7 @@ def bi_reader_query(settings, sql: str):
 
 def step_in_a_process(step: str, night: datetime.date, run_id: str | None) -> subprocess.Popen:
     """A nightly step in a process of its own, as an Airflow task (run_id) or an operator (None) runs it."""
-    code = (f"import datetime; from warehouse import nightly; "
+    code = (f"import datetime; from pipeline import nightly; "
             f"nightly.{step}(datetime.date.fromisoformat('{night}'))")
     env = {k: v for k, v in os.environ.items() if k != "AIRFLOW_CTX_DAG_RUN_ID"}
     if run_id:
@@ -129,7 +131,7 @@ def nights(settings):
         nightly.build_marts(NIGHT_1, settings, run_id="quality_test_intruder")
     outcome["intruder_after_gate"] = str(refused.value)
     # ... and a dbt run by hand, which no claim stops, replaces a mart: the gate's verdict is not for it.
-    by_hand = subprocess.run([sys.executable, "-m", "warehouse", "dbt", "run", "--select", "mart_trackers"],
+    by_hand = subprocess.run([sys.executable, "-m", "safeguarding", "dbt", "run", "--select", "mart_trackers"],
                              cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=900)
     assert by_hand.returncode == 0, by_hand.stdout[-3000:]
     with pytest.raises(builds.BuildRefused) as changed:
@@ -277,7 +279,7 @@ def test_the_raw_gate_reads_the_nights_partition_and_names_the_failing_rows(nigh
     assert (asset.type, asset.schema_name, asset.table_name) == ("table", "raw", partition)
 
 
-# --- one build at a time, and only the build that passed is published (warehouse/builds.py) ------
+# --- one build at a time, and only the build that passed is published (publication/builds.py) ------
 
 def test_a_second_build_started_while_one_runs_is_refused(nights, conn):
     code, stderr = nights["intruder_while_building"]

@@ -21,9 +21,10 @@ import time
 import pytest
 
 from expectations.validate import QualityGateFailed
-from extract.generate import generate_night
-from warehouse import db, nightly
-from warehouse.quality_report import report_path
+from synthetic.generate import generate_night
+from warehouse import db
+from pipeline import nightly
+from expectations.quality_report import report_path
 
 from helpers import chromium, query
 

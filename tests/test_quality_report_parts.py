@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import datetime
 
-from warehouse.dbt_results import _row
-from warehouse.quality_report import trend_chart_svg
+from expectations.dbt_results import _row
+from expectations.quality_report import trend_chart_svg
 
 
 def night(day: int, status: str, critical: int = 0, warnings: int = 0) -> dict:

@@ -12,7 +12,7 @@ import pytest
 
 from expectations import suites
 from extract.feeds import CRS_MISSING_EPISODES, CRS_PEOPLE, CRS_RETURN_HOME_INTERVIEWS, FEEDS, HR_POSTS
-from warehouse.quality_report import reason_without_values, trend_chart_svg
+from expectations.quality_report import reason_without_values, trend_chart_svg
 
 NIGHT = datetime.date(2026, 11, 22)
 

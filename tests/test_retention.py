@@ -1,7 +1,7 @@
-"""Retention (warehouse/retention.py): person-level data older than each dataset's setting
+"""Retention (pipeline/retention.py): person-level data older than each dataset's setting
 (warehouse/audiences.yml) is removed or degraded by the nightly step, counted in dq.
 
-Runs the step as a DAG task does (warehouse.nightly.run_step, as the pipeline's roles) on the
+Runs the step as a DAG task does (pipeline.nightly.run_step, as the pipeline's roles) on the
 shared published night (conftest.published_night), for a night six years later, so that the
 oldest generated rows fall past the settings. Expected counts come from the delivered files.
 """
@@ -14,7 +14,8 @@ from datetime import date, datetime
 
 import pytest
 
-from warehouse import audiences, db, nightly, retention, roles
+from warehouse import audiences, db, roles
+from pipeline import nightly, retention
 
 from helpers import query
 

@@ -47,7 +47,7 @@ def children_looked_after_at(as_at: date) -> int:
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "warehouse", *args], capture_output=True, text=True, timeout=1200,
+    return subprocess.run([sys.executable, "-m", "safeguarding", *args], capture_output=True, text=True, timeout=1200,
                           env=dict(os.environ) | {"SAFEGUARDING_RETRY_DELAY_SECONDS": "1"})
 
 

@@ -78,7 +78,7 @@ def test_port_taken_by_another_program_gives_a_clear_message(tmp_path):
 
 
 def test_cli_reports_a_wrong_setting_without_a_traceback(tmp_path, capsys, monkeypatch):
-    from warehouse.cli import main
+    from safeguarding.cli import main
 
     monkeypatch.setenv("SAFEGUARDING_STATE_DIR", str(tmp_path))
     monkeypatch.setenv("SAFEGUARDING_PG_PORT", "99999")

@@ -9,7 +9,7 @@ policy for that role on the mart itself).
 Two things use it:
 
 * ``safeguarding roles`` (warehouse/roles.py) creates one role per entry and its grants;
-* each night's publish (warehouse/publish.py) calls :func:`expose` in the transaction that
+* each night's publish (publication/publish.py) calls :func:`expose` in the transaction that
   swaps the new marts in: every audience schema is dropped and re-created with views over the
   marts just published, so an audience sees last night's views or tonight's, never a mixture.
   Audience roles have no privilege on ``marts`` itself (the views run with their owner's

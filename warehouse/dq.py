@@ -29,9 +29,6 @@ import logging
 from datetime import date
 from typing import Any, Iterable
 
-from .builds import DDL as builds_ddl
-from .builds import PUBLICATION_TABLE
-
 log = logging.getLogger(__name__)
 
 SCHEMA = "dq"
@@ -44,6 +41,29 @@ PUBLISHED = "published"
 PUBLISHED_WITH_WARNINGS = "published_with_warnings"
 HELD_BACK = "held_back"
 STATUSES = (RUNNING, PUBLISHED, PUBLISHED_WITH_WARNINGS, HELD_BACK)
+
+# One row per build of the marts (publication/builds.py claims, gates and publishes them).
+MARTS_BUILDS_DDL = """
+create table if not exists dq.marts_builds (
+    build_id      text        primary key default gen_random_uuid()::text,
+    run_id        text        not null,
+    extract_date  date        not null,
+    status        text        not null check (status in ('building', 'validated', 'published', 'held_back',
+                                                         'abandoned', 'changed')),
+    fingerprint   text,
+    message       text,
+    started_at    timestamptz not null default now(),
+    heartbeat_at  timestamptz not null default now(),
+    validated_at  timestamptz,
+    finished_at   timestamptz
+);
+comment on table dq.marts_builds is
+    'Every build of the marts: the run that claimed marts_build, whether its quality gate passed (validated, with the fingerprint of what it checked), and whether it was published, held back, abandoned or changed after its gate. At most one build is building or validated at a time.';
+create unique index if not exists marts_builds_one_active on dq.marts_builds ((true))
+    where status in ('building', 'validated');
+"""
+
+PUBLICATION_TABLE = "publication"  # written into the build by the publish step itself (write_publication_record)
 
 DDL = """
 -- Only when missing: a pipeline role may use the schema without the right to create schemas.
@@ -195,7 +215,7 @@ def ensure_schema(conn) -> None:
         cur.execute("select pg_advisory_xact_lock(hashtext('dq.ensure_schema'))")
         as_dq_writer(cur)
         cur.execute(DDL)
-        cur.execute(builds_ddl)
+        cur.execute(MARTS_BUILDS_DDL)
         cur.execute(RECOVERY_DDL)
         cur.execute("select 1 from pg_roles where rolname = %s", (AUDITOR_ROLE,))
         if cur.fetchone():
@@ -290,7 +310,7 @@ def rows(conn, query: str, params: Iterable[Any] | dict | None = None) -> list[d
         return [dict(zip(names, row)) for row in cur.fetchall()]
 
 
-# --- the night's bookkeeping, called from warehouse/nightly.py's steps ---------------------------
+# --- the night's bookkeeping, called from pipeline/nightly.py's steps ---------------------------
 
 def current_run_id(extract_date: date) -> str:
     """The pipeline run's id: Airflow's run id inside a task, else one per extract date.
@@ -340,35 +360,11 @@ def write_publication_record(cur, schema: str, *, extract_date: date, run_id: st
 
     BI readers cannot read dq; this row is how they see that tonight's marts carry a
     warning flag, and which night they are. Written in the publish transaction (``cur``),
-    after the build is checked (warehouse/publish.py).
+    after the build is checked (publication/publish.py).
     """
     cur.execute(PUBLICATION_DDL.format(schema=schema))
     cur.execute(f"insert into {schema}.publication (extract_date, run_id, status, warnings, quality_report) "
                 "values (%s, %s, %s, %s, %s)", (extract_date, run_id, status, warnings, quality_report))
-
-
-def hold_back(settings, *, run_id: str, extract_date: date, stage: str, reason: BaseException) -> None:
-    """Record that a night was held back (and why), and build the quality report that shows it.
-
-    Called by a failing step before it re-raises: the evidence must exist even when the
-    DAG run fails. Never raises itself; a problem here is logged, so the step's own
-    error stays the one that fails the task.
-    """
-    from . import db
-
-    try:
-        conn = db.connect(settings)
-        try:
-            record_night(conn, run_id=run_id, extract_date=extract_date, status=HELD_BACK, stage=stage,
-                         message=str(reason)[:4000])
-        finally:
-            conn.close()
-        from .quality_report import build_quality_report
-
-        path = build_quality_report(settings, extract_date=extract_date)
-        log.error("Night %s held back at %s. Quality report: %s", extract_date, stage, path)
-    except Exception:  # noqa: BLE001 - the step's own error must stay the one that fails the task
-        log.exception("could not record that night %s was held back", extract_date)
 
 
 def has_marts(conn, schema: str) -> bool:

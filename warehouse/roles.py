@@ -30,6 +30,7 @@ import psycopg2.errors
 from psycopg2 import sql
 
 from . import audiences
+from .raw_zone import RAW_DDL
 
 log = logging.getLogger(__name__)
 
@@ -98,8 +99,6 @@ def apply_roles(conn, environ: dict[str, str] | None = None, settings=None) -> l
             cur.execute(sql.SQL("create schema if not exists {}").format(sql.Identifier(schema)))
         # The raw zone's bookkeeping (load manifest, quarantine) before the first load, so the
         # auditors' grant on the manifest is in place from the start; handed to the loader below.
-        from extract.load import RAW_DDL
-
         cur.execute(RAW_DDL)
 
         for retired in RETIRED_ROLES:

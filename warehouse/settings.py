@@ -111,7 +111,7 @@ class Settings:
 
     @property
     def dbt_docs_dir(self) -> Path:
-        """dbt's docs site of the published marts, rewritten each night (warehouse/nightly.py)."""
+        """dbt's docs site of the published marts, rewritten each night (pipeline/nightly.py)."""
         return self.state_dir / "reports" / "dbt-docs"
 
     @property
@@ -129,7 +129,7 @@ class Settings:
         return local_secret(self.state_dir, f"{role}.password")
 
     def as_role(self, role: str) -> "Settings":
-        """The same settings, connecting as `role` (the pipeline's steps: warehouse/nightly.py)."""
+        """The same settings, connecting as `role` (the pipeline's steps: pipeline/nightly.py)."""
         password = self.role_password(role)
         if not password:
             raise ConfigurationError(

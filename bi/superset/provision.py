@@ -7,7 +7,7 @@
                                               run --with-threads` runs), in the same process: the
                                               app is made once (its imports take 10 to 15 seconds)
 
-Reads SUPERSET_CONFIG_PATH (written by `safeguarding bi`, warehouse/bi.py) and, for the second
+Reads SUPERSET_CONFIG_PATH (written by `safeguarding bi`, safeguarding/bi.py) and, for the second
 form, SAFEGUARDING_BI_ADMIN_PASSWORD and SAFEGUARDING_BI_WAREHOUSE_URI: the warehouse as the
 safeguarding_partnership role, password included, never written to the repository. Dashboards
 are imported with Superset's own import command (its v1 export format), generated from

@@ -26,7 +26,7 @@
         view a dry run left empty: the next `dbt build` rebuilds it first);
       * for a night older than the latest it holds (a backfill): it would record the old night's
         values as changes made after the newer night's. A backfill leaves snapshots out
-        (warehouse/nightly.py does so by itself); re-running the latest night is fine. -#}
+        (pipeline/nightly.py does so by itself); re-running the latest night is fine. -#}
 {% macro guard_snapshot_history() -%}
     {%- if execute -%}
         {%- set refuse = "Snapshot " ~ this ~ " refused to run " -%}

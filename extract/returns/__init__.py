@@ -19,7 +19,9 @@ A ``StatutoryReturn`` is:
   are converted into CSVs in the landing folder first (the converter rejects a
   malformed file with its line);
 * ``mappings``: for each nightly feed it can fill, one SQL ``select`` over its
-  raw tables.
+  raw tables: a plain SQL file, ``extract/returns/mappings/<return>/<nightly feed>.sql``
+  (``mapping_sql``), except Annex A's, which are built from the code lists of
+  extract/feeds.py (descriptive values become codes) and so stay in annex_a.py.
 
 Raw tables name their columns as declared, in lower case (``CHILD`` is ``child``): write
 them unquoted in SQL (``e.DECOM``), which PostgreSQL reads in lower case.
@@ -27,8 +29,11 @@ them unquoted in SQL (``e.DECOM``), which PostgreSQL reads in lower case.
 Writing a mapping: the select returns exactly the target feed's columns (text,
 in the nightly formats: ISO dates, ``YYYY-MM-DD HH:MM`` date-times, the nightly
 code lists) plus ``_source_file`` (text) and ``_source_row`` (bigint), read from
-the return's raw tables for ``%(extract_date)s`` only. Use ``iso_date()`` below
-for dd/mm/yyyy columns. When two returns fill the same feed (a child appears in
+the return's raw tables for ``%(extract_date)s`` only (``where t._extract_date =
+%(extract_date)s::date``). A dd/mm/yyyy column ``c`` becomes ISO text (or '' when empty) as
+``coalesce(to_char(to_date(nullif(trim(c), ''), 'DD/MM/YYYY'), 'YYYY-MM-DD'), '')``
+(``iso_date()`` below, in Python). The select runs with psycopg2's parameters: write a
+literal per cent sign as ``%%``. When two returns fill the same feed (a child appears in
 the 903 header and in the CIN census), the first return in ``RETURNS`` wins for
 a key; the rows of one return are never deduplicated silently: a key delivered
 twice is quarantined by the target feed's row checks.
@@ -63,6 +68,14 @@ class StatutoryReturn:
     # (folder handed over, landing folder for this return and collection date) -> {feed id: CSV path}
     collect: Callable[[Path, Path], dict[str, Path]]
     description: str = ""
+
+
+MAPPINGS_DIR = Path(__file__).resolve().parent / "mappings"
+
+
+def mapping_sql(return_name: str, target: Feed) -> str:
+    """The select that maps a return's rows into ``target``: mappings/<return>/<target feed id>.sql."""
+    return (MAPPINGS_DIR / return_name / f"{target.id}.sql").read_text()
 
 
 def collection_date(year: int) -> date:

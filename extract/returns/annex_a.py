@@ -58,7 +58,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
-from .. import feeds as F
+from .. import feeds
 from ..feeds import DATE_DMY, NUMBER, TEXT, Column, Feed
 from ..load import RejectedFile
 from . import Mapping, StatutoryReturn, iso_date, origins, this_night
@@ -570,7 +570,7 @@ ETHNICITY_NAMES = (
 def _ethnicity(expression: str) -> str:
     # Mixed groups first: "White and Black Caribbean" must not be read as "White ... British".
     ordered = tuple(sorted(ETHNICITY_NAMES, key=lambda rule: not rule[1].startswith("M")))
-    return _code(expression, extract=_alternatives(F.ETHNICITIES), rules=ordered)
+    return _code(expression, extract=_alternatives(feeds.ETHNICITIES), rules=ordered)
 
 
 SOURCE_NAMES = (  # CIN ReferralSource from the descriptive Annex A values without their code
@@ -582,11 +582,11 @@ SOURCE_NAMES = (  # CIN ReferralSource from the descriptive Annex A values witho
 
 
 def _referral_source(expression: str) -> str:
-    return _code(expression, extract=_alternatives(F.REFERRAL_SOURCES), rules=SOURCE_NAMES)
+    return _code(expression, extract=_alternatives(feeds.REFERRAL_SOURCES), rules=SOURCE_NAMES)
 
 
 def _cp_category(expression: str) -> str:
-    return _code(expression, extract=_alternatives(F.CP_CATEGORIES), rules=(
+    return _code(expression, extract=_alternatives(feeds.CP_CATEGORIES), rules=(
         (r"neglect", "NEG"), (r"physical", "PHY"), (r"sexual", "SAB"), (r"emotional", "EMO"), (r"multiple", "MUL")))
 
 
@@ -637,7 +637,7 @@ def _people_mapping(feed: Feed) -> Mapping:
     that has it, so "the first list that has the child wins" holds whichever lists the workbook has.
     """
     return Mapping(
-        target=F.CRS_PEOPLE, reads=(feed,),
+        target=feeds.CRS_PEOPLE, reads=(feed,),
         note=f"{feed.description.split(':')[0]}: children not in an earlier list. The first list that has the child "
              "(in list order) gives date of birth, gender and ethnicity; UASC is Y when list 8 or 9 says so. No NHS "
              "number, expected date of birth (an unborn child has no row) or postcode.",
@@ -656,7 +656,7 @@ def _people_mapping(feed: Feed) -> Mapping:
 MAPPINGS: tuple[Mapping, ...] = (
     *(_people_mapping(feed) for feed in PEOPLE_LISTS),
     Mapping(
-        target=F.CRS_CONTACTS, reads=(CONTACTS,),
+        target=feeds.CRS_CONTACTS, reads=(CONTACTS,),
         note="List 1 has the contact's date only: contact_at is that date at 00:00, and updated_at the same (the "
              "feed is incremental). No decision or decision time: contacts are undecided, so decision timeliness "
              "is not measurable. Id = child/date: two contacts of one child on one day are one id (the second is "
@@ -670,7 +670,7 @@ MAPPINGS: tuple[Mapping, ...] = (
             from raw.{CONTACTS.id} c where {this_night('c')}""",
     ),
     Mapping(
-        target=F.CRS_REFERRALS, reads=(REFERRALS,),
+        target=feeds.CRS_REFERRALS, reads=(REFERRALS,),
         note="Id = child/referral date; not linked to its contact (Annex A has no contact id). "
              "Team from Allocated Team.",
         select=f"""
@@ -681,7 +681,7 @@ MAPPINGS: tuple[Mapping, ...] = (
             from raw.{REFERRALS.id} r where {this_night('r')}""",
     ),
     Mapping(
-        target=F.CRS_ASSESSMENTS, reads=(ASSESSMENTS,),
+        target=feeds.CRS_ASSESSMENTS, reads=(ASSESSMENTS,),
         note="Id = child/start date; not linked to its referral. is_pre_birth is Y when the child was born after "
              "the assessment started (Annex A has no pre-birth flag).",
         select=f"""
@@ -694,7 +694,7 @@ MAPPINGS: tuple[Mapping, ...] = (
             from raw.{ASSESSMENTS.id} a where {this_night('a')}""",
     ),
     Mapping(
-        target=F.CRS_S47_ENQUIRIES, reads=(SECTION_47,),
+        target=feeds.CRS_S47_ENQUIRIES, reads=(SECTION_47,),
         note="Id = child/strategy discussion date. icpc_required: Y when an ICPC date is given or the ICPC was not "
              "deemed unnecessary, N when it was. Annex A has no date the enquiry concluded: outcome_date is the ICPC "
              "date when one was held, the collection date (an upper bound) when an ICPC was deemed unnecessary, "
@@ -715,7 +715,7 @@ MAPPINGS: tuple[Mapping, ...] = (
             from raw.{SECTION_47.id} s where {this_night('s')}""",
     ),
     Mapping(
-        target=F.CRS_ICPCS, reads=(SECTION_47,),
+        target=feeds.CRS_ICPCS, reads=(SECTION_47,),
         note="One ICPC per list 5 row with a conference date; id = child/conference date, linked to its enquiry.",
         select=f"""
             select {_id('s', 'date_of_initial_child_protection_conference')} as icpc_id, s.person_id,
@@ -726,19 +726,19 @@ MAPPINGS: tuple[Mapping, ...] = (
             where {this_night('s')} and nullif(trim(s.date_of_initial_child_protection_conference), '') is not null""",
     ),
     Mapping(
-        target=F.CRS_CIN_EPISODES, reads=(CHILDREN_IN_NEED,),
+        target=feeds.CRS_CIN_EPISODES, reads=(CHILDREN_IN_NEED,),
         note="Id = child/CIN start date; not linked to its referral.",
         select=f"""
             select {_id('n', 'cin_start_date')} as cin_episode_id, n.person_id, '' as referral_id,
                    {iso_date('n.cin_start_date')} as start_date, {iso_date('n.cin_closure_date')} as end_date,
-                   {_code('n.primary_need_code', extract=_alternatives(F.PRIMARY_NEEDS), rules=NEED_NAMES)}
+                   {_code('n.primary_need_code', extract=_alternatives(feeds.PRIMARY_NEEDS), rules=NEED_NAMES)}
                        as primary_need,
-                   {_code('n.reason_for_closure', extract=_alternatives(F.CIN_CLOSURE_REASONS))} as closure_reason,
+                   {_code('n.reason_for_closure', extract=_alternatives(feeds.CIN_CLOSURE_REASONS))} as closure_reason,
                    {_lineage('n')}
             from raw.{CHILDREN_IN_NEED.id} n where {this_night('n')}""",
     ),
     Mapping(
-        target=F.CRS_CP_PLANS, reads=(CHILD_PROTECTION,),
+        target=feeds.CRS_CP_PLANS, reads=(CHILD_PROTECTION,),
         note="Id = child/plan start date; not linked to its conference. Only the plans open in the Annex A period "
              "(no plans that ended earlier: repeat plans only through Number of Previous CP Plans, not carried).",
         select=f"""
@@ -749,7 +749,7 @@ MAPPINGS: tuple[Mapping, ...] = (
             from raw.{CHILD_PROTECTION.id} p where {this_night('p')}""",
     ),
     Mapping(
-        target=F.CRS_LOOKED_AFTER_EPISODES, reads=(CHILDREN_IN_CARE,),
+        target=feeds.CRS_LOOKED_AFTER_EPISODES, reads=(CHILDREN_IN_CARE,),
         note="One episode per period of care (list 8 row): from the date started to be looked after to the date "
              "ceased, with the current legal status and placement type and reason_new_episode S. Legal status and "
              "placement changes within the period are not in Annex A, so placement moves and stability measures "
@@ -758,16 +758,16 @@ MAPPINGS: tuple[Mapping, ...] = (
             select {_id('e', 'date_started_to_be_looked_after')} as la_episode_id, e.person_id,
                    {iso_date('e.date_started_to_be_looked_after')} as start_date,
                    {iso_date('e.date_ceased_to_be_looked_after')} as end_date, 'S' as reason_new_episode,
-                   {_code('e.childs_legal_status', extract=_alternatives(F.LEGAL_STATUSES), rules=LEGAL_STATUS_NAMES)}
+                   {_code('e.childs_legal_status', extract=_alternatives(feeds.LEGAL_STATUSES), rules=LEGAL_STATUS_NAMES)}
                        as legal_status,
-                   {_code('e.placement_type', extract=_alternatives(F.PLACEMENT_TYPES))} as placement_type,
-                   {_code('e.reason_ceased_to_be_looked_after', extract=_alternatives(F.REASONS_EPISODE_CEASED))}
+                   {_code('e.placement_type', extract=_alternatives(feeds.PLACEMENT_TYPES))} as placement_type,
+                   {_code('e.reason_ceased_to_be_looked_after', extract=_alternatives(feeds.REASONS_EPISODE_CEASED))}
                        as reason_episode_ceased,
                    coalesce(e.placement_postcode, '') as placement_postcode, {_lineage('e')}
             from raw.{CHILDREN_IN_CARE.id} e where {this_night('e')}""",
     ),
     Mapping(
-        target=F.CRS_CARE_LEAVERS, reads=(CARE_LEAVERS,),
+        target=feeds.CRS_CARE_LEAVERS, reads=(CARE_LEAVERS,),
         note="No eligibility date. personal_adviser_id is the Allocated Personal Advisor as the workbook gives it "
              "(often a name, not a worker id). Accommodation: the kind's letter and 1/2 from Suitability, empty when "
              "either is missing. in_education is Y for higher education (F1, P1). No pathway plan events: only the "
@@ -776,7 +776,7 @@ MAPPINGS: tuple[Mapping, ...] = (
             select l.person_id, {_eligibility('l.eligibility_category')} as eligibility_category,
                    '' as eligibility_date, coalesce(l.allocated_personal_advisor, '') as personal_adviser_id,
                    {_in_touch('l.la_in_touch')} as in_touch,
-                   {_code('l.activity_status', extract=_alternatives(F.ACTIVITIES))} as activity,
+                   {_code('l.activity_status', extract=_alternatives(feeds.ACTIVITIES))} as activity,
                    {_accommodation('l.type_of_accommodation', 'l.suitability_of_accommodation')} as accommodation,
                    case when upper(l.activity_status) ~ '\\m(F1|P1)\\M' then 'Y' else 'N' end as in_education,
                    {_lineage('l')}

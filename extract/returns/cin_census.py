@@ -54,23 +54,20 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
 
-from .. import feeds as F
+from .. import feeds
 from ..feeds import CODE, DATE, NUMBER, TEXT, Column, Feed
 from ..load import RejectedFile
-from . import Mapping, StatutoryReturn, origins, this_night
+from . import Mapping, StatutoryReturn, mapping_sql, origins
 
 SOURCE = "cin_census"
-# The census's boolean codes (the schema's "yesnotype"); the mappings read true/TRUE/1 as yes.
+# The census's boolean codes (the schema's "yesnotype"); the mappings (mappings/cin_census/) read true/TRUE/1 as yes.
 CENSUS_FLAGS = ("true", "false", "TRUE", "FALSE", "1", "0")
-CENSUS_TRUE = ("true", "TRUE", "1")
-# Assessment factor 9A: "concerns ... as an unaccompanied asylum-seeking child" (the census's only trace of UASC).
-UASC_FACTOR = "9A"
 # How much of a file ``is_cin_census_xml`` reads to recognise one.
 SNIFF_BYTES = 64 * 1024
 
 
-def _c(name: str, description: str, type: str = TEXT, *, required: bool = True,
-       codes: tuple[str, ...] = ()) -> Column:
+def _column(name: str, description: str, type: str = TEXT, *, required: bool = True,
+            codes: tuple[str, ...] = ()) -> Column:
     return Column(name, description, type, required, codes, f"CIN {name}")
 
 
@@ -79,7 +76,7 @@ def _seq(name: str, what: str) -> Column:
                   NUMBER, True, (), "generated, as the DfE CIN validator numbers it")
 
 
-LA_CHILD_ID = _c("LAchildID", "The council's child id (the same in every table)")
+LA_CHILD_ID = _column("LAchildID", "The council's child id (the same in every table)")
 CIN_DETAILS_ID = _seq("CINdetailsID", "CINdetails")
 XML_LINE = Column("xml_line", "Line of the XML file where the row's block starts (to find a quarantined row)",
                   TEXT, False)
@@ -89,17 +86,17 @@ CHILDREN = Feed(
     description="CIN census ChildIdentifiers and ChildCharacteristics: one row per child in the census.",
     columns=(
         LA_CHILD_ID,
-        _c("UPN", "Unique pupil number", required=False),
-        _c("PersonBirthDate", "Date of birth; empty for an unborn child", DATE, required=False),
-        _c("ExpectedPersonBirthDate", "Expected date of birth of an unborn child", DATE, required=False),
+        _column("UPN", "Unique pupil number", required=False),
+        _column("PersonBirthDate", "Date of birth; empty for an unborn child", DATE, required=False),
+        _column("ExpectedPersonBirthDate", "Expected date of birth of an unborn child", DATE, required=False),
         # Not required here: from the 2025-26 collection the census writes Sex instead. The crs__people
         # mapping needs one of the two, so a child with neither is quarantined there.
-        _c("GenderCurrent", "1 male, 2 female, 0 not recorded or unborn, 9 indeterminate (census to 2024-25)",
-           CODE, required=False, codes=F.GENDERS),
-        _c("Sex", "Sex as the census writes it from 2025-26 (1/M male, 2/F female)", required=False),
-        _c("PersonDeathDate", "Date of death", DATE, required=False),
-        _c("Ethnicity", "Ethnic group", CODE, codes=F.ETHNICITIES),
-        _c("Disabilities", "Disability codes, space-separated (NONE if none)", required=False),
+        _column("GenderCurrent", "1 male, 2 female, 0 not recorded or unborn, 9 indeterminate (census to 2024-25)",
+                CODE, required=False, codes=feeds.GENDERS),
+        _column("Sex", "Sex as the census writes it from 2025-26 (1/M male, 2/F female)", required=False),
+        _column("PersonDeathDate", "Date of death", DATE, required=False),
+        _column("Ethnicity", "Ethnic group", CODE, codes=feeds.ETHNICITIES),
+        _column("Disabilities", "Disability codes, space-separated (NONE if none)", required=False),
         XML_LINE,
     ),
 )
@@ -111,16 +108,16 @@ CIN_DETAILS = Feed(
     columns=(
         LA_CHILD_ID,
         CIN_DETAILS_ID,
-        _c("CINreferralDate", "Date of the referral that started the episode", DATE),
-        _c("ReferralSource", "Who referred", CODE, codes=F.REFERRAL_SOURCES),
-        _c("PrimaryNeedCode", "Primary need", CODE, required=False, codes=F.PRIMARY_NEEDS),
-        _c("CINclosureDate", "Date the episode closed; empty while open", DATE, required=False),
-        _c("ReasonForClosure", "Reason for closure; empty while open", CODE, required=False,
-           codes=F.CIN_CLOSURE_REASONS),
-        _c("DateOfInitialCPC", "Date of an initial child protection conference in the episode", DATE,
-           required=False),
-        _c("ReferralNFA", "Whether the referral ended in no further action (true/false/1/0)", CODE,
-           codes=CENSUS_FLAGS),
+        _column("CINreferralDate", "Date of the referral that started the episode", DATE),
+        _column("ReferralSource", "Who referred", CODE, codes=feeds.REFERRAL_SOURCES),
+        _column("PrimaryNeedCode", "Primary need", CODE, required=False, codes=feeds.PRIMARY_NEEDS),
+        _column("CINclosureDate", "Date the episode closed; empty while open", DATE, required=False),
+        _column("ReasonForClosure", "Reason for closure; empty while open", CODE, required=False,
+                codes=feeds.CIN_CLOSURE_REASONS),
+        _column("DateOfInitialCPC", "Date of an initial child protection conference in the episode", DATE,
+                required=False),
+        _column("ReferralNFA", "Whether the referral ended in no further action (true/false/1/0)", CODE,
+                codes=CENSUS_FLAGS),
         XML_LINE,
     ),
 )
@@ -133,11 +130,11 @@ ASSESSMENTS = Feed(
         LA_CHILD_ID,
         CIN_DETAILS_ID,
         _seq("AssessmentID", "Assessments"),
-        _c("AssessmentActualStartDate", "Date the assessment started", DATE),
-        _c("AssessmentInternalReviewDate", "Date of the internal review", DATE, required=False),
-        _c("AssessmentAuthorisationDate", "Date the assessment was authorised; empty while open", DATE,
-           required=False),
-        _c("AssessmentFactors", "Factors identified at assessment, space-separated codes", required=False),
+        _column("AssessmentActualStartDate", "Date the assessment started", DATE),
+        _column("AssessmentInternalReviewDate", "Date of the internal review", DATE, required=False),
+        _column("AssessmentAuthorisationDate", "Date the assessment was authorised; empty while open", DATE,
+                required=False),
+        _column("AssessmentFactors", "Factors identified at assessment, space-separated codes", required=False),
         XML_LINE,
     ),
 )
@@ -150,8 +147,8 @@ CIN_PLANS = Feed(
         LA_CHILD_ID,
         CIN_DETAILS_ID,
         _seq("CINPlanID", "CINPlanDates"),
-        _c("CINPlanStartDate", "Date the plan started", DATE),
-        _c("CINPlanEndDate", "Date the plan ended; empty while open", DATE, required=False),
+        _column("CINPlanStartDate", "Date the plan started", DATE),
+        _column("CINPlanEndDate", "Date the plan ended; empty while open", DATE, required=False),
         XML_LINE,
     ),
 )
@@ -164,12 +161,12 @@ SECTION47S = Feed(
         LA_CHILD_ID,
         CIN_DETAILS_ID,
         _seq("Section47ID", "Section47"),
-        _c("S47ActualStartDate", "Date of the strategy discussion that started the enquiry", DATE),
-        _c("InitialCPCtarget", "Date the initial child protection conference was due", DATE, required=False),
-        _c("DateOfInitialCPC", "Date of the initial child protection conference; empty if none", DATE,
-           required=False),
-        _c("ICPCnotRequired", "Whether the enquiry concluded no conference was needed (true/false/1/0)", CODE,
-           codes=CENSUS_FLAGS),
+        _column("S47ActualStartDate", "Date of the strategy discussion that started the enquiry", DATE),
+        _column("InitialCPCtarget", "Date the initial child protection conference was due", DATE, required=False),
+        _column("DateOfInitialCPC", "Date of the initial child protection conference; empty if none", DATE,
+                required=False),
+        _column("ICPCnotRequired", "Whether the enquiry concluded no conference was needed (true/false/1/0)", CODE,
+                codes=CENSUS_FLAGS),
         XML_LINE,
     ),
 )
@@ -182,11 +179,11 @@ CP_PLANS = Feed(
         LA_CHILD_ID,
         CIN_DETAILS_ID,
         _seq("CPPID", "ChildProtectionPlans"),
-        _c("CPPstartDate", "Date the plan started", DATE),
-        _c("CPPendDate", "Date the plan ended; empty while open", DATE, required=False),
-        _c("InitialCategoryOfAbuse", "Initial category of abuse", CODE, codes=F.CP_CATEGORIES),
-        _c("LatestCategoryOfAbuse", "Latest category of abuse", CODE, codes=F.CP_CATEGORIES),
-        _c("NumberOfPreviousCPP", "Number of previous child protection plans", NUMBER),
+        _column("CPPstartDate", "Date the plan started", DATE),
+        _column("CPPendDate", "Date the plan ended; empty while open", DATE, required=False),
+        _column("InitialCategoryOfAbuse", "Initial category of abuse", CODE, codes=feeds.CP_CATEGORIES),
+        _column("LatestCategoryOfAbuse", "Latest category of abuse", CODE, codes=feeds.CP_CATEGORIES),
+        _column("NumberOfPreviousCPP", "Number of previous child protection plans", NUMBER),
         XML_LINE,
     ),
 )
@@ -200,7 +197,7 @@ CP_REVIEWS = Feed(
         CIN_DETAILS_ID,
         _seq("CPPID", "ChildProtectionPlans"),
         _seq("CPPreviewID", "CPPreviewDate"),
-        _c("CPPreviewDate", "Date of the review", DATE),
+        _column("CPPreviewDate", "Date of the review", DATE),
         XML_LINE,
     ),
 )
@@ -384,148 +381,56 @@ def collect(folder: Path, landing: Path) -> dict[str, Path]:
 # --- mappings into the nightly feeds --------------------------------------------------------
 # Every mapping but people's reads cin_details first: the importer runs a mapping when its first
 # table was loaded, and every census has CINdetails. So a census with no child protection plans
-# gives an empty crs__cp_plans batch for its date (a true zero), not a missing one.
-
-
-def _is_true(expression: str) -> str:
-    """SQL: the census flag is yes (true, TRUE or 1)."""
-    return f"({expression} in ({', '.join(repr(v) for v in CENSUS_TRUE)}))"
-
-
-def _referral_id(alias: str) -> str:
-    """The id of a CINdetails block: child and position, e.g. ``C123/2``."""
-    return f"{alias}.LAchildID || '/' || {alias}.CINdetailsID"
+# gives an empty crs__cp_plans batch for its date (a true zero), not a missing one. The selects are
+# the SQL files in mappings/cin_census/.
 
 
 MAPPINGS: tuple[Mapping, ...] = (
     Mapping(
-        target=F.CRS_PEOPLE, reads=(CHILDREN, ASSESSMENTS),
+        target=feeds.CRS_PEOPLE, reads=(CHILDREN, ASSESSMENTS),
         note="No NHS number or postcode. Gender from GenderCurrent, or from Sex (1/M, 2/F) in censuses from "
              "2025-26. The census has no UASC flag: a child is counted as UASC when an assessment identified "
              "factor 9A (concerns as an unaccompanied asylum-seeking child), else N.",
-        select=f"""
-            select c.LAchildID as person_id, '' as nhs_number, coalesce(c.PersonBirthDate, '') as date_of_birth,
-                   coalesce(c.ExpectedPersonBirthDate, '') as expected_date_of_birth,
-                   coalesce(nullif(c.GenderCurrent, ''),
-                            case upper(coalesce(c.Sex, '')) when 'M' then '1' when '1' then '1'
-                                 when 'F' then '2' when '2' then '2' else nullif(c.Sex, '') end, '') as gender,
-                   coalesce(c.Ethnicity, '') as ethnicity,
-                   case when exists (select 1 from raw.cin_census__assessments a
-                                     where {this_night('a')} and a.LAchildID = c.LAchildID
-                                       and '{UASC_FACTOR}' = any(string_to_array(a.AssessmentFactors, ' ')))
-                        then 'Y' else 'N' end as uasc,
-                   '' as postcode, c._source_file, c._row_number as _source_row
-            from raw.cin_census__children c where {this_night('c')}""",
+        select=mapping_sql(SOURCE, feeds.CRS_PEOPLE),
     ),
     Mapping(
-        target=F.CRS_REFERRALS, reads=(CIN_DETAILS,),
+        target=feeds.CRS_REFERRALS, reads=(CIN_DETAILS,),
         note="One referral per CINdetails block, id = LAchildID/CINdetailsID (its position in the child). "
              "No contacts (the census starts at the referral), no teams.",
-        select=f"""
-            select {_referral_id('d')} as referral_id, d.LAchildID as person_id, '' as contact_id,
-                   d.CINreferralDate as referral_date, d.ReferralSource as referral_source,
-                   case when {_is_true('d.ReferralNFA')} then 'Y' else 'N' end as referral_nfa, '' as team,
-                   d._source_file, d._row_number as _source_row
-            from raw.cin_census__cin_details d where {this_night('d')}""",
+        select=mapping_sql(SOURCE, feeds.CRS_REFERRALS),
     ),
     Mapping(
-        target=F.CRS_CIN_EPISODES, reads=(CIN_DETAILS,),
+        target=feeds.CRS_CIN_EPISODES, reads=(CIN_DETAILS,),
         note="One episode per CINdetails block (same id as its referral). A block without a PrimaryNeedCode "
              "(allowed by the census, e.g. a referral closed with no further action) gets N0, not stated.",
-        select=f"""
-            select {_referral_id('d')} as cin_episode_id, d.LAchildID as person_id,
-                   {_referral_id('d')} as referral_id,
-                   d.CINreferralDate as start_date, coalesce(d.CINclosureDate, '') as end_date,
-                   coalesce(nullif(d.PrimaryNeedCode, ''), 'N0') as primary_need,
-                   coalesce(d.ReasonForClosure, '') as closure_reason,
-                   d._source_file, d._row_number as _source_row
-            from raw.cin_census__cin_details d where {this_night('d')}""",
+        select=mapping_sql(SOURCE, feeds.CRS_CIN_EPISODES),
     ),
     Mapping(
-        target=F.CRS_ASSESSMENTS, reads=(CIN_DETAILS, ASSESSMENTS, CHILDREN),
+        target=feeds.CRS_ASSESSMENTS, reads=(CIN_DETAILS, ASSESSMENTS, CHILDREN),
         note="Id = referral id/A + position. Pre-birth: the child has no date of birth, or was born after the "
              "assessment started. No teams.",
-        select=f"""
-            select {_referral_id('a')} || '/A' || a.AssessmentID as assessment_id, a.LAchildID as person_id,
-                   {_referral_id('a')} as referral_id, a.AssessmentActualStartDate as start_date,
-                   coalesce(a.AssessmentAuthorisationDate, '') as authorised_date,
-                   case when c.LAchildID is not null and (nullif(c.PersonBirthDate, '') is null
-                             or c.PersonBirthDate::date > a.AssessmentActualStartDate::date)
-                        then 'Y' else 'N' end as is_pre_birth,
-                   '' as team, a._source_file, a._row_number as _source_row
-            from raw.cin_census__assessments a
-            left join raw.cin_census__children c on {this_night('c')} and c.LAchildID = a.LAchildID
-            where {this_night('a')}""",
+        select=mapping_sql(SOURCE, feeds.CRS_ASSESSMENTS),
     ),
     Mapping(
-        target=F.CRS_S47_ENQUIRIES, reads=(CIN_DETAILS, SECTION47S),
+        target=feeds.CRS_S47_ENQUIRIES, reads=(CIN_DETAILS, SECTION47S),
         note="Id = referral id/S + position. icpc_required = not ICPCnotRequired. The census has no date an "
              "enquiry concluded: outcome_date is the conference date when one was held; for an enquiry that "
              "concluded no conference was needed, the episode's closure date or else the census date (31 March), "
              "an upper bound; empty when a conference is needed but not yet held.",
-        select=f"""
-            select {_referral_id('s')} || '/S' || s.Section47ID as s47_id, s.LAchildID as person_id,
-                   {_referral_id('s')} as referral_id, s.S47ActualStartDate as strategy_discussion_date,
-                   case when {_is_true('s.ICPCnotRequired')} then 'N' else 'Y' end as icpc_required,
-                   case when nullif(s.DateOfInitialCPC, '') is not null then s.DateOfInitialCPC
-                        when {_is_true('s.ICPCnotRequired')}
-                        then coalesce(nullif(d.CINclosureDate, ''), to_char(%(extract_date)s::date, 'YYYY-MM-DD'))
-                        else '' end as outcome_date,
-                   s._source_file, s._row_number as _source_row
-            from raw.cin_census__section47s s
-            left join raw.cin_census__cin_details d
-                   on {this_night('d')} and d.LAchildID = s.LAchildID and d.CINdetailsID = s.CINdetailsID
-            where {this_night('s')}""",
+        select=mapping_sql(SOURCE, feeds.CRS_S47_ENQUIRIES),
     ),
     Mapping(
-        target=F.CRS_ICPCS, reads=(CIN_DETAILS, SECTION47S, CP_PLANS),
+        target=feeds.CRS_ICPCS, reads=(CIN_DETAILS, SECTION47S, CP_PLANS),
         note="One conference per Section47 with a DateOfInitialCPC (id = its s47 id/ICPC), plus one per "
              "CINdetails whose own DateOfInitialCPC no Section47 of that episode holds (id = referral id/ICPC, "
              "no s47). cp_plan_required: a child protection plan of the child started on the conference date.",
-        select=f"""
-            with conferences as (
-                select s.LAchildID, {_referral_id('s')} || '/S' || s.Section47ID || '/ICPC' as icpc_id,
-                       {_referral_id('s')} || '/S' || s.Section47ID as s47_id, s.DateOfInitialCPC as icpc_date,
-                       s._source_file, s._row_number
-                from raw.cin_census__section47s s
-                where {this_night('s')} and nullif(s.DateOfInitialCPC, '') is not null
-                union all
-                select d.LAchildID, {_referral_id('d')} || '/ICPC', '', d.DateOfInitialCPC, d._source_file,
-                       d._row_number
-                from raw.cin_census__cin_details d
-                where {this_night('d')} and nullif(d.DateOfInitialCPC, '') is not null
-                  and not exists (select 1 from raw.cin_census__section47s s
-                                  where {this_night('s')} and s.LAchildID = d.LAchildID
-                                    and s.CINdetailsID = d.CINdetailsID
-                                    and s.DateOfInitialCPC = d.DateOfInitialCPC)
-            )
-            select i.icpc_id, i.LAchildID as person_id, i.s47_id, i.icpc_date,
-                   case when exists (select 1 from raw.cin_census__cp_plans p
-                                     where {this_night('p')} and p.LAchildID = i.LAchildID
-                                       and p.CPPstartDate = i.icpc_date)
-                        then 'Y' else 'N' end as cp_plan_required,
-                   i._source_file, i._row_number as _source_row
-            from conferences i""",
+        select=mapping_sql(SOURCE, feeds.CRS_ICPCS),
     ),
     Mapping(
-        target=F.CRS_CP_PLANS, reads=(CIN_DETAILS, CP_PLANS, SECTION47S),
+        target=feeds.CRS_CP_PLANS, reads=(CIN_DETAILS, CP_PLANS, SECTION47S),
         note="Id = referral id/P + CPPID. icpc_id: the conference of the same episode held on the plan's start "
              "date, if the census has one. Latest category, previous plans and reviews stay in the census tables.",
-        select=f"""
-            select {_referral_id('p')} || '/P' || p.CPPID as cp_plan_id, p.LAchildID as person_id,
-                   coalesce((select {_referral_id('s')} || '/S' || s.Section47ID || '/ICPC'
-                             from raw.cin_census__section47s s
-                             where {this_night('s')} and s.LAchildID = p.LAchildID
-                               and s.CINdetailsID = p.CINdetailsID and s.DateOfInitialCPC = p.CPPstartDate
-                             order by s.Section47ID::int limit 1),
-                            (select {_referral_id('d')} || '/ICPC' from raw.cin_census__cin_details d
-                             where {this_night('d')} and d.LAchildID = p.LAchildID
-                               and d.CINdetailsID = p.CINdetailsID and d.DateOfInitialCPC = p.CPPstartDate),
-                            '') as icpc_id,
-                   p.CPPstartDate as start_date, coalesce(p.CPPendDate, '') as end_date,
-                   p.InitialCategoryOfAbuse as initial_category,
-                   p._source_file, p._row_number as _source_row
-            from raw.cin_census__cp_plans p where {this_night('p')}""",
+        select=mapping_sql(SOURCE, feeds.CRS_CP_PLANS),
     ),
 )
 

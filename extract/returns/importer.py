@@ -35,10 +35,9 @@ from warehouse.settings import Settings
 
 from ..feeds import FEEDS as NIGHTLY_FEEDS
 from ..feeds import Feed
-from ..generate import landing_folder
 from ..load import (LoadResult, RejectedFile, _attach, _fail, _record, file_sha256, load_file, loaded_batch_with, prepare,
                     quarantine_rows)
-from ..nightly import MissingFile
+from ..load_night import MissingFile, landing_folder
 from . import Mapping, StatutoryReturn, collection_date, origins
 from .registry import RETURNS
 

@@ -17,9 +17,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .. import feeds as F
+from .. import feeds
 from ..feeds import DATE_DMY, Column, Feed
-from . import Mapping, StatutoryReturn, csv_files_named, iso_date, this_night
+from . import Mapping, StatutoryReturn, csv_files_named, mapping_sql
 
 SOURCE = "ssda903"
 CHILD = Column("CHILD", "The council's child id (the same id in every 903 table)", standard="SSDA903 CHILD")
@@ -32,7 +32,8 @@ REASONS_PLACE_CHANGE = ("ALLEG", "APPRR", "CARPL", "CHILD", "CLOSE", "CREQB", "C
 REVIEW_CODES = ("PN0", "PN1", "PN2", "PN3", "PN4", "PN5", "PN6", "PN7")  # how the child took part in the review
 
 
-def _c(name: str, description: str, type: str = F.TEXT, *, required: bool = True, codes: tuple[str, ...] = ()) -> Column:
+def _column(name: str, description: str, type: str = feeds.TEXT, *, required: bool = True,
+            codes: tuple[str, ...] = ()) -> Column:
     return Column(name, description, type, required, codes, f"SSDA903 {name}")
 
 
@@ -41,12 +42,12 @@ HEADER = Feed(
     description="SSDA903 header: one row per child looked after in the year.",
     columns=(
         CHILD,
-        _c("SEX", "1 male, 2 female", F.CODE, codes=SEXES),
+        _column("SEX", "1 male, 2 female", feeds.CODE, codes=SEXES),
         DOB,
-        _c("ETHNIC", "Ethnic group", F.CODE, codes=F.ETHNICITIES),
-        _c("UPN", "Unique pupil number", required=False),
-        _c("MOTHER", "1 if the child is a mother", required=False),
-        _c("MC_DOB", "Date of birth of the child's first child", DATE_DMY, required=False),
+        _column("ETHNIC", "Ethnic group", feeds.CODE, codes=feeds.ETHNICITIES),
+        _column("UPN", "Unique pupil number", required=False),
+        _column("MOTHER", "1 if the child is a mother", required=False),
+        _column("MC_DOB", "Date of birth of the child's first child", DATE_DMY, required=False),
     ),
 )
 
@@ -55,19 +56,19 @@ EPISODES = Feed(
     description="SSDA903 episodes: one row per period of care with one legal status and one placement.",
     columns=(
         CHILD,
-        _c("DECOM", "Date the episode started", DATE_DMY),
-        _c("RNE", "Reason for new episode", F.CODE, codes=F.REASONS_NEW_EPISODE),
-        _c("LS", "Legal status", F.CODE, codes=F.LEGAL_STATUSES),
-        _c("CIN", "Category of need", F.CODE, codes=CIN_CODES),
-        _c("PLACE", "Placement type", F.CODE, codes=F.PLACEMENT_TYPES),
-        _c("PLACE_PROVIDER", "Placement provider", F.CODE, required=False, codes=PLACE_PROVIDERS),
-        _c("DEC", "Date the episode ceased; empty while open", DATE_DMY, required=False),
-        _c("REC", "Reason the episode ceased", F.CODE, required=False, codes=F.REASONS_EPISODE_CEASED),
-        _c("REASON_PLACE_CHANGE", "Reason for a change of placement", F.CODE, required=False,
-           codes=REASONS_PLACE_CHANGE),
-        _c("HOME_POST", "Postcode of the child's home (raw zone only)", required=False),
-        _c("PL_POST", "Postcode of the placement (raw zone only)", required=False),
-        _c("URN", "Ofsted unique reference number of the placement", required=False),
+        _column("DECOM", "Date the episode started", DATE_DMY),
+        _column("RNE", "Reason for new episode", feeds.CODE, codes=feeds.REASONS_NEW_EPISODE),
+        _column("LS", "Legal status", feeds.CODE, codes=feeds.LEGAL_STATUSES),
+        _column("CIN", "Category of need", feeds.CODE, codes=CIN_CODES),
+        _column("PLACE", "Placement type", feeds.CODE, codes=feeds.PLACEMENT_TYPES),
+        _column("PLACE_PROVIDER", "Placement provider", feeds.CODE, required=False, codes=PLACE_PROVIDERS),
+        _column("DEC", "Date the episode ceased; empty while open", DATE_DMY, required=False),
+        _column("REC", "Reason the episode ceased", feeds.CODE, required=False, codes=feeds.REASONS_EPISODE_CEASED),
+        _column("REASON_PLACE_CHANGE", "Reason for a change of placement", feeds.CODE, required=False,
+                codes=REASONS_PLACE_CHANGE),
+        _column("HOME_POST", "Postcode of the child's home (raw zone only)", required=False),
+        _column("PL_POST", "Postcode of the placement (raw zone only)", required=False),
+        _column("URN", "Ofsted unique reference number of the placement", required=False),
     ),
 )
 
@@ -79,9 +80,9 @@ MISSING = Feed(
     columns=(
         CHILD,
         DOB,
-        _c("MISSING", "M missing, A away from placement without authorisation", F.CODE, codes=F.MISSING_TYPES),
-        _c("MIS_START", "Date the episode started", DATE_DMY),
-        _c("MIS_END", "Date the child returned; empty while missing", DATE_DMY, required=False),
+        _column("MISSING", "M missing, A away from placement without authorisation", feeds.CODE, codes=feeds.MISSING_TYPES),
+        _column("MIS_START", "Date the episode started", DATE_DMY),
+        _column("MIS_END", "Date the child returned; empty while missing", DATE_DMY, required=False),
     ),
 )
 
@@ -91,9 +92,9 @@ OC3 = Feed(
     columns=(
         CHILD,
         DOB,
-        _c("IN_TOUCH", "Whether the council is in touch around the birthday", F.CODE, codes=F.IN_TOUCH),
-        _c("ACTIV", "Main activity", F.CODE, codes=F.ACTIVITIES),
-        _c("ACCOM", "Accommodation and its suitability", F.CODE, codes=F.ACCOMMODATION),
+        _column("IN_TOUCH", "Whether the council is in touch around the birthday", feeds.CODE, codes=feeds.IN_TOUCH),
+        _column("ACTIV", "Main activity", feeds.CODE, codes=feeds.ACTIVITIES),
+        _column("ACCOM", "Accommodation and its suitability", feeds.CODE, codes=feeds.ACCOMMODATION),
     ),
 )
 
@@ -103,8 +104,8 @@ REVIEWS = Feed(
     columns=(
         CHILD,
         DOB,
-        _c("REVIEW", "Date of the review", DATE_DMY),
-        _c("REVIEW_CODE", "How the child took part", F.CODE, required=False, codes=REVIEW_CODES),
+        _column("REVIEW", "Date of the review", DATE_DMY),
+        _column("REVIEW_CODE", "How the child took part", feeds.CODE, required=False, codes=REVIEW_CODES),
     ),
 )
 
@@ -113,64 +114,38 @@ UASC = Feed(
     description="SSDA903 UASC: one row per child who was an unaccompanied asylum-seeking child.",
     columns=(
         CHILD,
-        _c("SEX", "1 male, 2 female", F.CODE, codes=SEXES),
+        _column("SEX", "1 male, 2 female", feeds.CODE, codes=SEXES),
         DOB,
-        _c("DUC", "Date the child ceases (or ceased) to be a UASC: their 18th birthday", DATE_DMY, required=False),
+        _column("DUC", "Date the child ceases (or ceased) to be a UASC: their 18th birthday", DATE_DMY, required=False),
     ),
 )
 
 FEEDS: tuple[Feed, ...] = (HEADER, EPISODES, MISSING, OC3, REVIEWS, UASC)
 
 
+# The selects are the SQL files in mappings/ssda903/.
 MAPPINGS: tuple[Mapping, ...] = (
     Mapping(
-        target=F.CRS_PEOPLE, reads=(HEADER, UASC),
+        target=feeds.CRS_PEOPLE, reads=(HEADER, UASC),
         note="No NHS number, expected date of birth or postcode; UASC from the UASC table.",
-        select=f"""
-            select h.CHILD as person_id, '' as nhs_number, {iso_date('h.DOB')} as date_of_birth,
-                   '' as expected_date_of_birth, h.SEX as gender, coalesce(h.ETHNIC, '') as ethnicity,
-                   case when exists (select 1 from raw.ssda903__uasc u where {this_night('u')} and u.CHILD = h.CHILD)
-                        then 'Y' else 'N' end as uasc,
-                   '' as postcode, h._source_file, h._row_number as _source_row
-            from raw.ssda903__header h where {this_night('h')}""",
+        select=mapping_sql(SOURCE, feeds.CRS_PEOPLE),
     ),
     Mapping(
-        target=F.CRS_LOOKED_AFTER_EPISODES, reads=(EPISODES,),
+        target=feeds.CRS_LOOKED_AFTER_EPISODES, reads=(EPISODES,),
         note="One looked-after episode per 903 episode, identified by child and start date.",
-        select=f"""
-            select e.CHILD || '/' || {iso_date('e.DECOM')} as la_episode_id, e.CHILD as person_id,
-                   {iso_date('e.DECOM')} as start_date, {iso_date('e.DEC')} as end_date,
-                   e.RNE as reason_new_episode, e.LS as legal_status, e.PLACE as placement_type,
-                   coalesce(e.REC, '') as reason_episode_ceased, coalesce(e.PL_POST, '') as placement_postcode,
-                   e._source_file, e._row_number as _source_row
-            from raw.ssda903__episodes e where {this_night('e')}""",
+        select=mapping_sql(SOURCE, feeds.CRS_LOOKED_AFTER_EPISODES),
     ),
     Mapping(
-        target=F.CRS_MISSING_EPISODES, reads=(MISSING,),
+        target=feeds.CRS_MISSING_EPISODES, reads=(MISSING,),
         note="Dates only: the 903 records no times, so start and return are read as midnight; "
              "no team. Every 903 missing episode is of a looked-after child.",
-        select=f"""
-            select m.CHILD || '/' || {iso_date('m.MIS_START')} as episode_id, m.CHILD as person_id,
-                   m.MISSING as missing_type, {iso_date('m.MIS_START')} || ' 00:00' as missing_start,
-                   case when nullif(trim(m.MIS_END), '') is null then ''
-                        else {iso_date('m.MIS_END')} || ' 00:00' end as missing_end,
-                   'Y' as looked_after, 'NOT_RECORDED' as team,
-                   m._source_file, m._row_number as _source_row
-            from raw.ssda903__missing m where {this_night('m')}""",
+        select=mapping_sql(SOURCE, feeds.CRS_MISSING_EPISODES),
     ),
     Mapping(
-        target=F.CRS_CARE_LEAVERS, reads=(OC3,),
+        target=feeds.CRS_CARE_LEAVERS, reads=(OC3,),
         note="OC3 describes care leavers around their 17th to 21st birthdays: under 18 at 31 March is "
              "relevant, 18 or over former relevant; no eligibility date, personal adviser or pathway plans.",
-        select=f"""
-            select o.CHILD as person_id,
-                   case when age(%(extract_date)s::date, to_date(o.DOB, 'DD/MM/YYYY')) < interval '18 years'
-                        then 'RELEVANT' else 'FORMER_RELEVANT' end as eligibility_category,
-                   '' as eligibility_date, '' as personal_adviser_id, o.IN_TOUCH as in_touch,
-                   o.ACTIV as activity, o.ACCOM as accommodation,
-                   case when o.ACTIV in ('F1', 'P1') then 'Y' else 'N' end as in_education,
-                   o._source_file, o._row_number as _source_row
-            from raw.ssda903__oc3 o where {this_night('o')}""",
+        select=mapping_sql(SOURCE, feeds.CRS_CARE_LEAVERS),
     ),
 )
 

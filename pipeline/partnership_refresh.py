@@ -19,8 +19,8 @@ import logging
 
 from psycopg2 import sql
 
-from . import db
-from .settings import Settings, load
+from warehouse import db
+from warehouse.settings import Settings, load
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +30,7 @@ SCORECARD_VIEW = ("reporting", "partnership_scorecard")
 
 def readers_of_the_scorecard() -> list[str]:
     """The audiences that warehouse/audiences.yml lets read this copy (reads_tables)."""
-    from .audiences import declaration
+    from warehouse.audiences import declaration
 
     return [a.name for a in declaration().audiences.values() if ".".join(SCORECARD_VIEW) in a.reads_tables]
 
@@ -70,15 +70,15 @@ def refresh_partnership_scorecard(settings: Settings | None = None) -> int | Non
 
 def _as_transformer(settings: Settings) -> Settings:
     """The refresh DAG's tasks are pipeline steps: they connect as the transformer (warehouse/audiences.yml)."""
-    from .audiences import declaration
+    from warehouse.audiences import declaration
 
     return settings.as_role(declaration().transformer.name)
 
 
 def build_quality_report_if_available(settings: Settings | None = None):
-    """The data-quality report (warehouse.quality_report, issue 5), if that module exists yet."""
+    """The data-quality report (expectations.quality_report, issue 5), if that module exists yet."""
     try:
-        from .quality_report import build_quality_report
+        from expectations.quality_report import build_quality_report
     except ImportError as exc:
         log.warning("No quality report to build (%s): skipping", exc)
         return None

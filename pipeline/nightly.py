@@ -11,13 +11,36 @@ import logging
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from . import builds, db, dq, publish, pseudonymisation
-from .dbt import DbtFailed, dbt_target_dir, run_dbt
-from .roles import SNAPSHOTS
-from .settings import Settings, load
+from publication import builds, publish
+from warehouse import db, dq, pseudonymisation
+from warehouse.dbt import DbtFailed, dbt_target_dir, run_dbt
+from warehouse.roles import SNAPSHOTS
+from warehouse.settings import Settings, load
 
 log = logging.getLogger(__name__)
 LONDON = ZoneInfo("Europe/London")
+
+
+def hold_back_night(settings, *, run_id: str, extract_date: date, stage: str, reason: BaseException) -> None:
+    """Record that a night was held back (and why), and build the quality report that shows it.
+
+    Called by a failing step before it re-raises: the evidence must exist even when the
+    DAG run fails. Never raises itself; a problem here is logged, so the step's own
+    error stays the one that fails the task.
+    """
+    try:
+        conn = db.connect(settings)
+        try:
+            dq.record_night(conn, run_id=run_id, extract_date=extract_date, status=dq.HELD_BACK, stage=stage,
+                            message=str(reason)[:4000])
+        finally:
+            conn.close()
+        from expectations.quality_report import build_quality_report
+
+        path = build_quality_report(settings, extract_date=extract_date)
+        log.error("Night %s held back at %s. Quality report: %s", extract_date, stage, path)
+    except Exception:  # noqa: BLE001 - the step's own error must stay the one that fails the task
+        log.exception("could not record that night %s was held back", extract_date)
 
 
 def extract_date_for(logical_date: datetime | None, requested: str | None = None) -> date:
@@ -38,14 +61,14 @@ def extract_date_for(logical_date: datetime | None, requested: str | None = None
 
 def extract(extract_date: date, settings: Settings | None = None) -> list[dict]:
     from extract.load import RejectedFile
-    from extract.nightly import load_night
+    from extract.load_night import load_night
 
     settings = settings or load()
     recover_after_crash(extract_date, settings)
     try:
         results = load_night(settings, extract_date)
     except RejectedFile as exc:
-        dq.hold_back(settings, run_id=dq.current_run_id(extract_date), extract_date=extract_date,
+        hold_back_night(settings, run_id=dq.current_run_id(extract_date), extract_date=extract_date,
                      stage="extract", reason=exc)
         raise
     return [r.__dict__ | {"extract_date": r.extract_date.isoformat()} for r in results]
@@ -67,7 +90,7 @@ def recover_after_crash(extract_date: date, settings: Settings) -> None:
 def import_returns(extract_date: date, folder: str, settings: Settings | None = None) -> list[dict]:
     """Load a folder of statutory returns for the collection year ending on ``extract_date`` (31 March)."""
     from extract.load import RejectedFile
-    from extract.nightly import MissingFile
+    from extract.load_night import MissingFile
     from extract.returns import collection_date
     from extract.returns.importer import import_returns as load_returns
 
@@ -81,7 +104,7 @@ def import_returns(extract_date: date, folder: str, settings: Settings | None = 
         except MissingFile as exc:  # a wrong folder will not fix itself on a retry (unlike a late nightly file)
             raise RejectedFile(str(exc)) from exc
     except RejectedFile as exc:
-        dq.hold_back(settings, run_id=dq.current_run_id(extract_date), extract_date=extract_date,
+        hold_back_night(settings, run_id=dq.current_run_id(extract_date), extract_date=extract_date,
                      stage="import_returns", reason=exc)
         raise
     for line in result.summary():
@@ -110,7 +133,7 @@ NIGHTLY_DBT_BUILD = ["build", "--exclude-resource-type", "unit_test"]
 
 
 def claim_build(extract_date: date, settings: Settings | None = None, run_id: str | None = None) -> str:
-    """Claim marts_build for this run's build (warehouse/builds.py): one build at a time, across
+    """Claim marts_build for this run's build (publication/builds.py): one build at a time, across
     the nightly and returns DAGs. Raises BuildInProgress (retried) while another run holds it."""
     settings = settings or load()
     run_id = run_id or dq.current_run_id(extract_date)
@@ -148,16 +171,16 @@ def build_marts(extract_date: date, settings: Settings | None = None, full_refre
     except DbtFailed as exc:
         record_dbt_results(extract_date, settings, run_id)
         _end_claim(settings, run_id, exc)  # a failed build will not be validated: the next run may build
-        dq.hold_back(settings, run_id=run_id, extract_date=extract_date, stage="build_marts", reason=exc)
+        hold_back_night(settings, run_id=run_id, extract_date=extract_date, stage="build_marts", reason=exc)
         raise
     record_dbt_results(extract_date, settings, run_id)
 
 
 def record_dbt_results(extract_date: date, settings: Settings, run_id: str | None = None) -> None:
     """dbt's results of the build (every model and data test, warn-level ones included) into
-    dq.dbt_results, for auditors and the quality report (warehouse/dbt_results.py). Never raises:
+    dq.dbt_results, for auditors and the quality report (expectations/dbt_results.py). Never raises:
     the build's own outcome decides the task's."""
-    from . import dbt_results
+    from expectations import dbt_results
 
     try:
         conn = db.connect(settings)
@@ -217,7 +240,7 @@ def snapshot_history(extract_date: date, settings: Settings | None = None) -> bo
     try:
         run_dbt(settings, ["snapshot"], extract_date=extract_date.isoformat())
     except DbtFailed as exc:
-        dq.hold_back(settings, run_id=dq.current_run_id(extract_date), extract_date=extract_date,
+        hold_back_night(settings, run_id=dq.current_run_id(extract_date), extract_date=extract_date,
                      stage="snapshot_history", reason=exc)
         raise
     return True
@@ -237,11 +260,11 @@ def _quality_gate(group: str, extract_date: date, settings: Settings, run_id: st
     conn = db.connect(settings)
     try:
         dq.record_night(conn, run_id=run_id, extract_date=extract_date, status=dq.RUNNING, stage=stage)
-        if group == "marts":  # only this run's build, and exactly what is there now (warehouse/builds.py)
+        if group == "marts":  # only this run's build, and exactly what is there now (publication/builds.py)
             try:
                 build = builds.this_runs_build(conn, run_id)
             except builds.BuildRefused as exc:
-                dq.hold_back(settings, run_id=run_id, extract_date=extract_date, stage=stage, reason=exc)
+                hold_back_night(settings, run_id=run_id, extract_date=extract_date, stage=stage, reason=exc)
                 raise
             checked = builds.current_fingerprint(conn)
             # The night's conservation table (rows in = rows out + exclusions), kept before the gate
@@ -257,13 +280,13 @@ def _quality_gate(group: str, extract_date: date, settings: Settings, run_id: st
     except QualityGateFailed as exc:
         if build is not None:
             _record_gate(settings, build, passed=False, checked=checked, message=str(exc))
-        dq.hold_back(settings, run_id=run_id, extract_date=extract_date, stage=stage, reason=exc)
+        hold_back_night(settings, run_id=run_id, extract_date=extract_date, stage=stage, reason=exc)
         raise
     if build is not None:
         try:
             _record_gate(settings, build, passed=True, checked=checked)
         except builds.BuildRefused as exc:
-            dq.hold_back(settings, run_id=run_id, extract_date=extract_date, stage=stage, reason=exc)
+            hold_back_night(settings, run_id=run_id, extract_date=extract_date, stage=stage, reason=exc)
             raise
     return [o.__dict__ for o in outcomes]
 
@@ -283,7 +306,7 @@ def publish_marts(extract_date: date, settings: Settings | None = None, run_id: 
     warnings) is written into the build schema just before the swap, so BI readers
     see which night they read and whether it carries warnings.
     """
-    from .quality_report import build_quality_report, report_path
+    from expectations.quality_report import build_quality_report, report_path
 
     settings = settings or load()
     run_id = run_id or dq.current_run_id(extract_date)
@@ -298,7 +321,7 @@ def publish_marts(extract_date: date, settings: Settings | None = None, run_id: 
                                         quality_report=str(report_path(settings, extract_date)))
 
         # Publishing checks, in its own transaction, that this run's build passed its gate and is
-        # unchanged since (warehouse/builds.py): a hand-run step or a concurrent build is refused.
+        # unchanged since (publication/builds.py): a hand-run step or a concurrent build is refused.
         try:
             tables = publish.publish(conn, run_id=run_id, before_swap=publication_record)
         except builds.AlreadyPublished as exc:  # a retry after the publication committed
@@ -307,7 +330,7 @@ def publish_marts(extract_date: date, settings: Settings | None = None, run_id: 
             return publish.published_tables(conn)
         except builds.BuildChangedAfterGate as exc:  # this run's build is no longer what passed: held back
             builds.mark_changed(conn, exc.build_id, str(exc))
-            dq.hold_back(settings, run_id=run_id, extract_date=extract_date, stage="publish", reason=exc)
+            hold_back_night(settings, run_id=run_id, extract_date=extract_date, stage="publish", reason=exc)
             raise
         except builds.BuildRefused:  # nothing of this run to publish: what dq says of the run stays true
             conn.rollback()
@@ -346,12 +369,12 @@ def document_marts(extract_date: date, settings: Settings | None = None) -> str:
 # The role each step connects as (warehouse/audiences.yml, pipeline): the loader writes the raw
 # zone, the transformer everything after it. The superuser is never used by a step.
 LOADER_STEPS = frozenset({"extract", "import_returns"})
-RETENTION_STEP = "apply_retention"  # connects as the owner of each zone it trims (warehouse/retention.py)
+RETENTION_STEP = "apply_retention"  # connects as the owner of each zone it trims (pipeline/retention.py)
 
 
 def step_settings(step: str, settings: Settings | None = None) -> Settings:
     """The settings a DAG task's step runs with: connecting as the step's own role."""
-    from .audiences import declaration
+    from warehouse.audiences import declaration
 
     settings = settings or load()
     if step == RETENTION_STEP:
@@ -361,7 +384,7 @@ def step_settings(step: str, settings: Settings | None = None) -> Settings:
 
 
 def apply_retention(extract_date: date, settings: Settings | None = None) -> list[dict]:
-    """Remove or degrade person-level rows older than each dataset's setting (warehouse/retention.py)."""
+    """Remove or degrade person-level rows older than each dataset's setting (pipeline/retention.py)."""
     from .retention import apply_retention as apply
 
     applied = apply(settings or load(), extract_date, as_roles=True)
@@ -395,9 +418,9 @@ def run_step(step: str, extract_date: str, **kwargs):
 
     from expectations.validate import QualityGateFailed
     from extract.load import RejectedFile
-    from extract.nightly import MissingFile
+    from extract.load_night import MissingFile
 
-    from .dbt import DbtFailed
+    from warehouse.dbt import DbtFailed
 
     try:
         return STEPS[step](date.fromisoformat(extract_date), settings=step_settings(step), **kwargs)

@@ -64,9 +64,10 @@ from pathlib import Path
 
 from warehouse.settings import private_folder
 
-from . import feeds as F
-from . import reference_data
-from .feeds import FEEDS, FEEDS_BY_ID, Feed
+from extract import feeds
+from extract import reference_data
+from extract.feeds import FEEDS, FEEDS_BY_ID, Feed
+from extract.load_night import landing_folder
 
 TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M"
 WORKFORCE_EPOCH = date(2012, 1, 1)
@@ -159,11 +160,6 @@ class GeneratedNight:
     rows: dict[str, int]
     full: dict[str, bool] = field(default_factory=dict)  # incremental feed id -> True if a full extract
     defects: dict[str, str] = field(default_factory=dict)  # defect kind -> feed id
-
-
-def landing_folder(landing_dir: Path, source: str, extract_date: date) -> Path:
-    """Where a night's files for one source system land: <landing>/<source>/<YYYY-MM-DD>/."""
-    return Path(landing_dir) / source / extract_date.isoformat()
 
 
 # --- small helpers ----------------------------------------------------------------------------
@@ -317,7 +313,7 @@ class Workforce:
                 employee_n += 1
                 tenure = _lognormal_days(rng, 900, 0.8, 60)
                 asye = group == "SOCIAL_WORKER" and rng.random() < 0.15
-                reason = rng.choices(F.LEAVING_REASONS, (0.62, 0.1, 0.04, 0.12, 0.04, 0.08))[0]
+                reason = rng.choices(feeds.LEAVING_REASONS, (0.62, 0.1, 0.04, 0.12, 0.04, 0.08))[0]
                 fte = min(post.budgeted_fte, rng.choices((1.0, 0.8, 0.6), (0.85, 0.1, 0.05))[0])
                 post.occupancies.append(Occupancy(day, day + timedelta(days=tenure - 1), f"{borough}E{employee_n:05d}",
                                                   False, fte, asye, reason))
@@ -394,7 +390,7 @@ class Journey:
             self.gender = rng.choices(("1", "2"), (0.9, 0.1))[0]
             self.ethnicity = rng.choice(("AOTH", "BAFR", "OOTH", "BOTH", "MOTH"))
         else:
-            self.ethnicity = rng.choices(F.ETHNICITIES, [30, 2, 0.2, 10, 0.5, 3, 2, 2, 3, 4, 3, 2, 4, 8, 10, 3, 1, 4,
+            self.ethnicity = rng.choices(feeds.ETHNICITIES, [30, 2, 0.2, 10, 0.5, 3, 2, 2, 3, 4, 3, 2, 4, 8, 10, 3, 1, 4,
                                                          1, 3])[0]
         self.nhs = "".join(str(rng.randrange(10)) for _ in range(10)) if rng.random() < 0.9 else ""
         self.postcode = f"CR{rng.randint(0, 9)} {rng.randint(1, 9)}{rng.choice('ABDEFGHJLNPQRSTUWXYZ')}" \
@@ -444,8 +440,8 @@ class Journey:
         contact_at = _office_time(rng, day) if rng.random() < 0.85 else \
             datetime.combine(day, time(0, 0)) + timedelta(minutes=rng.randrange(24 * 60))
         source = "6" if self.uasc else rng.choices(
-            F.REFERRAL_SOURCES, (2, 3, 1, 1, 14, 4, 3, 4, 5, 1, 2, 2, 1, 22, 1, 1, 1, 8, 2, 1, 6, 1))[0]
-        decision = "REFERRAL" if self.uasc else rng.choices(F.CONTACT_DECISIONS, (0.34, 0.2, 0.26, 0.2))[0]
+            feeds.REFERRAL_SOURCES, (2, 3, 1, 1, 14, 4, 3, 4, 5, 1, 2, 2, 1, 22, 1, 1, 1, 8, 2, 1, 6, 1))[0]
+        decision = "REFERRAL" if self.uasc else rng.choices(feeds.CONTACT_DECISIONS, (0.34, 0.2, 0.26, 0.2))[0]
         hours = rng.lognormvariate(math.log(6), 1.1)
         if self.uasc:
             hours = rng.uniform(1, 5)
@@ -463,7 +459,7 @@ class Journey:
         referral_id = self._id("R")
         contact_id = self.contacts[-1][0]
         nfa = (not self.uasc) and rng.random() < 0.18
-        self.add(F.CRS_REFERRALS, {
+        self.add(feeds.CRS_REFERRALS, {
             "referral_id": referral_id, "person_id": self.person_id, "contact_id": contact_id,
             "referral_date": _d(ref_day), "referral_source": self.contacts[-1][2], "referral_nfa": _yn(nfa),
             "team": rng.choice(TEAMS["FRONT_DOOR"]),
@@ -475,7 +471,7 @@ class Journey:
         assess_start = ref_day + timedelta(days=rng.choice((0, 0, 1, 1, 2, 3, 5)))
         assess_end = assess_start + timedelta(days=_lognormal_days(rng, 38, 0.45, 2))
         allocated_team = self.allocate("ASSESS", assess_start, assess_end)
-        self.add(F.CRS_ASSESSMENTS, {
+        self.add(feeds.CRS_ASSESSMENTS, {
             "assessment_id": self._id("A"), "person_id": self.person_id, "referral_id": referral_id,
             "start_date": _d(assess_start), "authorised_date": assess_end, "is_pre_birth": _yn(self.unborn),
             "team": allocated_team,
@@ -504,7 +500,7 @@ class Journey:
         if self.is_adolescent(ref_day):
             self.missing_episodes(ref_day, case_end)
         horizon = _birthday(self.dob, 18) if not self.unborn else self.dob + timedelta(days=18 * 365)
-        reason = "RC8" if case_end == assess_end else rng.choices(F.CIN_CLOSURE_REASONS,
+        reason = "RC8" if case_end == assess_end else rng.choices(feeds.CIN_CLOSURE_REASONS,
                                                                  (5, 10, 10, 10, 2, 5, 8, 30, 20))[0]
         if self.la_periods and self.la_periods[-1][1] is None:
             case_end_final = None
@@ -518,10 +514,10 @@ class Journey:
         return (day - self.dob).days >= 11 * 365
 
     def cin_episode(self, referral_id: str, start: date, end: date | None, reason: str) -> None:
-        self.add(F.CRS_CIN_EPISODES, {
+        self.add(feeds.CRS_CIN_EPISODES, {
             "cin_episode_id": self._id("CIN"), "person_id": self.person_id, "referral_id": referral_id,
             "start_date": _d(start), "end_date": end, "closure_reason": (reason, end) if end else "",
-            "primary_need": "N1" if self.uasc else self.rng.choices(F.PRIMARY_NEEDS, (55, 4, 3, 18, 2, 5, 1, 2, 6, 4))[0],
+            "primary_need": "N1" if self.uasc else self.rng.choices(feeds.PRIMARY_NEEDS, (55, 4, 3, 18, 2, 5, 1, 2, 6, 4))[0],
         }, start)
 
     def child_protection(self, referral_id: str, day: date, repeat: bool) -> date:
@@ -530,7 +526,7 @@ class Journey:
         s47_id = self._id("S")
         icpc_needed = rng.random() < (0.5 if repeat else 0.37)
         outcome = strategy + timedelta(days=rng.randint(3, 14))
-        self.add(F.CRS_S47_ENQUIRIES, {
+        self.add(feeds.CRS_S47_ENQUIRIES, {
             "s47_id": s47_id, "person_id": self.person_id, "referral_id": referral_id,
             "strategy_discussion_date": _d(strategy), "icpc_required": ("Y" if icpc_needed else "N", outcome),
             "outcome_date": outcome,
@@ -542,16 +538,16 @@ class Journey:
         self.tracker("S47_TO_ICPC", strategy, icpc)
         icpc_id = self._id("I")
         plan = rng.random() < 0.9
-        self.add(F.CRS_ICPCS, {"icpc_id": icpc_id, "person_id": self.person_id, "s47_id": s47_id,
+        self.add(feeds.CRS_ICPCS, {"icpc_id": icpc_id, "person_id": self.person_id, "s47_id": s47_id,
                                "icpc_date": _d(icpc), "cp_plan_required": _yn(plan)}, icpc)
         if not plan:
             return icpc
         duration = _lognormal_days(rng, 280, 0.6, 40)
         end = icpc + timedelta(days=duration)
-        self.add(F.CRS_CP_PLANS, {
+        self.add(feeds.CRS_CP_PLANS, {
             "cp_plan_id": self._id("CPP"), "person_id": self.person_id, "icpc_id": icpc_id,
             "start_date": _d(icpc), "end_date": end,
-            "initial_category": rng.choices(F.CP_CATEGORIES, (48, 7, 4, 35, 6))[0],
+            "initial_category": rng.choices(feeds.CP_CATEGORIES, (48, 7, 4, 35, 6))[0],
         }, icpc)
         self.allocate("CP", icpc, end)
         self.visits("CP", icpc, end, 10)
@@ -570,13 +566,13 @@ class Journey:
         shapes = self.shapes
         icpc = day + timedelta(days=shapes.randint(3, 20))
         icpc_id = self._id("I")
-        self.add(F.CRS_ICPCS, {"icpc_id": icpc_id, "person_id": self.person_id, "s47_id": "",
+        self.add(feeds.CRS_ICPCS, {"icpc_id": icpc_id, "person_id": self.person_id, "s47_id": "",
                                "icpc_date": _d(icpc), "cp_plan_required": "Y"}, icpc)
         end = icpc + timedelta(days=_lognormal_days(shapes, 250, 0.6, 40))
-        self.add(F.CRS_CP_PLANS, {
+        self.add(feeds.CRS_CP_PLANS, {
             "cp_plan_id": self._id("CPP"), "person_id": self.person_id, "icpc_id": icpc_id,
             "start_date": _d(icpc), "end_date": end,
-            "initial_category": shapes.choices(F.CP_CATEGORIES, (48, 7, 4, 35, 6))[0],
+            "initial_category": shapes.choices(feeds.CP_CATEGORIES, (48, 7, 4, 35, 6))[0],
         }, icpc)
         return end
 
@@ -613,7 +609,7 @@ class Journey:
                 if legal == "V2" and rng.random() < 0.3 and not self.uasc:
                     legal = "C2"
                     rne = "L"
-            self.add(F.CRS_LOOKED_AFTER_EPISODES, {
+            self.add(feeds.CRS_LOOKED_AFTER_EPISODES, {
                 "la_episode_id": self._id("LA"), "person_id": self.person_id, "start_date": _d(day),
                 "end_date": ep_end, "reason_new_episode": rne, "legal_status": legal, "placement_type": place,
                 "reason_episode_ceased": (rec, ep_end),
@@ -654,9 +650,9 @@ class Journey:
         self.care_leaver = {
             "person_id": self.person_id, "eligibility_date": _d(eligible_from),
             "personal_adviser_id": "" if no_adviser else adviser,
-            "in_touch": rng.choices(F.IN_TOUCH, (80, 10, 0.2, 3, 2, 2))[0],
-            "activity": rng.choices(F.ACTIVITIES, (20, 6, 10, 8, 3, 2, 2, 1, 25, 6, 7, 10, 0, 0, 0))[0],
-            # Codes of F.ACCOMMODATION only (no S1 or X1: homeless and in custody are never suitable).
+            "in_touch": rng.choices(feeds.IN_TOUCH, (80, 10, 0.2, 3, 2, 2))[0],
+            "activity": rng.choices(feeds.ACTIVITIES, (20, 6, 10, 8, 3, 2, 2, 1, 25, 6, 7, 10, 0, 0, 0))[0],
+            # Codes of feeds.ACCOMMODATION only (no S1 or X1: homeless and in custody are never suitable).
             "accommodation": rng.choices(("B1", "C1", "D1", "E1", "G1", "H1", "K1", "R1", "Z1", "T1", "U1", "V1",
                                           "B2", "H2", "R2", "S2", "T2"), (5, 10, 5, 8, 6, 3, 6, 12, 20, 5, 4, 3, 1, 1, 2,
                                                                           2, 1))[0],
@@ -685,14 +681,14 @@ class Journey:
             first_care = min(s for s, _ in self.la_periods)
             assessed = plan = first_care - timedelta(days=self.shapes.randint(10, 60))
         for kind, when in (("NEEDS_ASSESSMENT", assessed), ("PATHWAY_PLAN", plan)):
-            self.add(F.CRS_PATHWAY_PLAN_EVENTS, {"event_id": self._id("PW"), "person_id": self.person_id,
+            self.add(feeds.CRS_PATHWAY_PLAN_EVENTS, {"event_id": self._id("PW"), "person_id": self.person_id,
                                                  "event_type": kind, "event_date": _d(when)}, when)
         review = plan
         while True:
             review = review + timedelta(days=_lognormal_days(rng, 165, 0.25, 60))
             if review >= duties_end:
                 break
-            self.add(F.CRS_PATHWAY_PLAN_EVENTS, {"event_id": self._id("PW"), "person_id": self.person_id,
+            self.add(feeds.CRS_PATHWAY_PLAN_EVENTS, {"event_id": self._id("PW"), "person_id": self.person_id,
                                                  "event_type": "PATHWAY_PLAN_REVIEW", "event_date": _d(review)}, review)
         after_care = max(la_end, eligible_from)
         if after_care < duties_end:
@@ -901,10 +897,9 @@ def _known(value, extract_date: date) -> str:
 
 
 def _generate_borough(sink: _Sink, prefix: str, extract_date: date, cfg: Scale, seed: int) -> None:
-    E = extract_date
-    E_end = datetime.combine(E, time(23, 59))
+    end_of_night = datetime.combine(extract_date, time(23, 59))
     workforce = Workforce(seed, prefix or "B00", cfg.posts)
-    window_start = E - timedelta(days=round(365.25 * cfg.history_years))
+    window_start = extract_date - timedelta(days=round(365.25 * cfg.history_years))
     per_day = CONTACT_JOURNEYS_PER_YEAR * cfg.size / 365
     uasc_per_day = UASC_ARRIVALS_PER_YEAR * cfg.size * cfg.uasc_boost / 365
 
@@ -916,11 +911,11 @@ def _generate_borough(sink: _Sink, prefix: str, extract_date: date, cfg: Scale, 
         for i in range(_poisson(day_rng, per_day * LEGACY_SHARE)):
             rng = random.Random(f"{seed}:{prefix}:legacy:{day.isoformat()}:{i}")
             j = Journey(rng, f"{prefix}PL{day:%y%m%d}{i:03d}", day, "contact", workforce, f"{prefix}L{day:%y%m%d}{i:03d}")
-            _emit_journey(sink, j, E, E_end)
+            _emit_journey(sink, j, extract_date, end_of_night)
         day += timedelta(days=1)
 
     day = window_start
-    while day <= E:
+    while day <= extract_date:
         day_rng = random.Random(f"{seed}:{prefix}:{day.isoformat()}")
         weekday_factor = 1.25 if day.weekday() < 5 else 0.4
         kinds = ["contact"] * _poisson(day_rng, per_day * weekday_factor) + ["uasc"] * _poisson(day_rng, uasc_per_day)
@@ -928,24 +923,24 @@ def _generate_borough(sink: _Sink, prefix: str, extract_date: date, cfg: Scale, 
             ids = f"{prefix}{day:%y%m%d}{i:03d}"
             rng = random.Random(f"{seed}:{prefix}:{day.isoformat()}:{i}")
             j = Journey(rng, f"{prefix}P{day:%y%m%d}{i:03d}", day, kind, workforce, ids)
-            _emit_journey(sink, j, E, E_end)
+            _emit_journey(sink, j, extract_date, end_of_night)
         # Police notifications about children the council does not know (missing from home).
         for k in range(_poisson(day_rng, UNKNOWN_CHILD_POLICE_EPISODES_PER_YEAR * cfg.size / 365)):
             start = datetime.combine(day, time(0, 0)) + timedelta(minutes=day_rng.randrange(24 * 60))
-            if start > E_end:
+            if start > end_of_night:
                 continue
             found = start + timedelta(minutes=max(30, int(day_rng.lognormvariate(math.log(14 * 60), 1.0))))
-            sink.put(F.POLICE_MISSING_NOTIFICATIONS, {
+            sink.put(feeds.POLICE_MISSING_NOTIFICATIONS, {
                 "notification_id": _police_id("MPN", f"{prefix}:{day}:{k}:unknown child"),
                 "police_person_reference": _police_id("PR", f"{prefix}:{day}:{k}:unknown child"),
                 "crs_person_id": "", "nhs_number": "",
                 "date_of_birth": _d(day - timedelta(days=day_rng.randint(12 * 365, 17 * 365))),
-                "reported_missing_at": _dt(start), "found_at": _known(found, E),
-                "risk_level": day_rng.choices(F.POLICE_RISK_LEVELS, (8, 40, 40, 12))[0],
+                "reported_missing_at": _dt(start), "found_at": _known(found, extract_date),
+                "risk_level": day_rng.choices(feeds.POLICE_RISK_LEVELS, (8, 40, 40, 12))[0],
             })
         day += timedelta(days=1)
 
-    _emit_workforce(sink, workforce, E)
+    _emit_workforce(sink, workforce, extract_date)
 
 
 def _police_id(prefix: str, text: str) -> str:
@@ -953,21 +948,21 @@ def _police_id(prefix: str, text: str) -> str:
     return prefix + hashlib.blake2b(text.encode(), digest_size=6).hexdigest().upper()
 
 
-def _emit_journey(sink: _Sink, j: Journey, E: date, E_end: datetime) -> None:
-    if j.contacts[0][1] > E_end:
+def _emit_journey(sink: _Sink, j: Journey, extract_date: date, end_of_night: datetime) -> None:
+    if j.contacts[0][1] > end_of_night:
         return
-    born = not j.unborn or j.dob <= E
-    sink.put(F.CRS_PEOPLE, {
+    born = not j.unborn or j.dob <= extract_date
+    sink.put(feeds.CRS_PEOPLE, {
         "person_id": j.person_id, "nhs_number": j.nhs if born else "", "date_of_birth": _d(j.dob) if born else "",
         "expected_date_of_birth": "" if born else _d(j.dob), "gender": j.gender if born else "0",
         "ethnicity": j.ethnicity if born else "", "uasc": _yn(j.uasc), "postcode": j.postcode,
     })
     for contact_id, contact_at, source, decision_at, decision in j.contacts:
-        if contact_at > E_end:
+        if contact_at > end_of_night:
             continue
-        decided = decision_at <= E_end
+        decided = decision_at <= end_of_night
         updated = decision_at if decided else contact_at
-        sink.put(F.CRS_CONTACTS, {
+        sink.put(feeds.CRS_CONTACTS, {
             "contact_id": contact_id, "person_id": j.person_id, "contact_at": _dt(contact_at),
             "contact_source": source, "decision_at": _dt(decision_at) if decided else "",
             "decision": decision if decided else "", "updated_at": _dt(updated),
@@ -975,35 +970,35 @@ def _emit_journey(sink: _Sink, j: Journey, E: date, E_end: datetime) -> None:
     for feed_id, rows in j.rows.items():
         feed = FEEDS_BY_ID[feed_id]
         for row, known_from in rows:
-            if known_from > E:
+            if known_from > extract_date:
                 continue
-            sink.put(feed, {k: _known(v, E) for k, v in row.items()})
+            sink.put(feed, {k: _known(v, extract_date) for k, v in row.items()})
     for allocation_id, worker, team, start, end in j.allocations:
-        if start > E:
+        if start > extract_date:
             continue
-        sink.put(F.CRS_ALLOCATIONS, {"allocation_id": allocation_id, "person_id": j.person_id, "worker_id": worker,
-                                     "team": team, "start_date": _d(start), "end_date": _known(end, E)})
+        sink.put(feeds.CRS_ALLOCATIONS, {"allocation_id": allocation_id, "person_id": j.person_id, "worker_id": worker,
+                                     "team": team, "start_date": _d(start), "end_date": _known(end, extract_date)})
     for visit_id, worker, day, kind, alone, recorded in j.visit_rows:
-        if recorded > E_end:
+        if recorded > end_of_night:
             continue
-        sink.put(F.CRS_VISITS, {"visit_id": visit_id, "person_id": j.person_id, "worker_id": worker,
+        sink.put(feeds.CRS_VISITS, {"visit_id": visit_id, "person_id": j.person_id, "worker_id": worker,
                                 "visit_date": _d(day), "visit_type": kind, "seen_alone": _yn(alone),
                                 "updated_at": _dt(recorded)}, recorded.date())
     for entry_id, tracker, start, end, raised_by, resolved in j.trackers:
-        if start > E:
+        if start > extract_date:
             continue
-        closed = end <= E
-        sink.put(F.CRS_TRACKER_ENTRIES, {"entry_id": entry_id, "person_id": j.person_id, "tracker": tracker,
+        closed = end <= extract_date
+        sink.put(feeds.CRS_TRACKER_ENTRIES, {"entry_id": entry_id, "person_id": j.person_id, "tracker": tracker,
                                          "start_date": _d(start), "end_date": _d(end) if closed else "",
                                          "raised_by": raised_by, "resolved": _yn(closed and resolved)})
     cl = j.care_leaver
-    if cl and cl["_eligible_from"] <= E < cl["_duties_end"]:
-        age18 = E >= cl["_eighteen"]
-        in_care = any(start <= E and (end is None or E < end) for start, end in j.la_periods)
+    if cl and cl["_eligible_from"] <= extract_date < cl["_duties_end"]:
+        age18 = extract_date >= cl["_eighteen"]
+        in_care = any(start <= extract_date and (end is None or extract_date < end) for start, end in j.la_periods)
         category = ("ELIGIBLE" if in_care else "RELEVANT") if not age18 else "FORMER_RELEVANT"
         if cl["_wrong_category"]:
             category = WRONG_CATEGORY[category]
-        sink.put(F.CRS_CARE_LEAVERS, {
+        sink.put(feeds.CRS_CARE_LEAVERS, {
             **{k: v for k, v in cl.items() if not k.startswith("_")}, "eligibility_category": category,
             # OC3 fields are collected around the 17th-21st birthdays; empty before.
             "in_touch": cl["in_touch"] if age18 else "", "activity": cl["activity"] if age18 else "",
@@ -1025,38 +1020,38 @@ def _emit_journey(sink: _Sink, j: Journey, E: date, E_end: datetime) -> None:
         police_lag = timedelta(minutes=rng.randint(20, 240))
         found_lag = timedelta(minutes=rng.randint(-60, 120))
         knows_crs_id, knows_nhs = rng.random() < 0.7, rng.random() < 0.6
-        risk = rng.choices(F.POLICE_RISK_LEVELS, (10, 45, 38, 7))[0]
+        risk = rng.choices(feeds.POLICE_RISK_LEVELS, (10, 45, 38, 7))[0]
         provider_ref_episode = rng.random() < 0.8
         # Seeded shape: the council records the absence twice (same child, same start), the copy
         # sometimes without the return; the RHI form sometimes names the copy.
         recorded_twice = shapes.random() < DUPLICATE_EPISODE_SHARE
         copy_has_return, form_names_copy = shapes.random() < 0.5, shapes.random() < 0.3
-        if start > E_end:
+        if start > end_of_night:
             continue
-        end = back if back <= E_end else None
+        end = back if back <= end_of_night else None
         episode_id = ep["episode_id"]
         team = next((t for _, w, t, s, e in j.allocations if s <= start.date() <= e), "Assessment North")
         if recorded_by_council:
-            sink.put(F.CRS_MISSING_EPISODES, {
+            sink.put(feeds.CRS_MISSING_EPISODES, {
                 "episode_id": episode_id, "person_id": j.person_id, "missing_type": ep["type"],
                 "missing_start": _dt(start), "missing_end": _dt(end), "looked_after": _yn(ep["looked_after"]),
                 "team": team,
             })
             if recorded_twice:
-                sink.put(F.CRS_MISSING_EPISODES, {
+                sink.put(feeds.CRS_MISSING_EPISODES, {
                     "episode_id": f"{episode_id}D", "person_id": j.person_id, "missing_type": ep["type"],
                     "missing_start": _dt(start), "missing_end": _dt(end) if copy_has_return else "",
                     "looked_after": _yn(ep["looked_after"]), "team": team,
                 })
         notification_id = ""
         reported = start + police_lag
-        if police_notified and reported <= E_end:
+        if police_notified and reported <= end_of_night:
             notification_id = _police_id("MPN", episode_id)
             found = max(back + found_lag, reported + timedelta(minutes=15)) if end else None
-            sink.put(F.POLICE_MISSING_NOTIFICATIONS, {
+            sink.put(feeds.POLICE_MISSING_NOTIFICATIONS, {
                 "notification_id": notification_id, "police_person_reference": _police_id("PR", j.person_id), "crs_person_id": j.person_id if knows_crs_id else "",
                 "nhs_number": j.nhs if knows_nhs else "", "date_of_birth": _d(j.dob),
-                "reported_missing_at": _dt(reported), "found_at": _dt(found) if found and found <= E_end else "",
+                "reported_missing_at": _dt(reported), "found_at": _dt(found) if found and found <= end_of_night else "",
                 "risk_level": risk,
             })
         if end is None or not rhi_form:
@@ -1074,14 +1069,14 @@ def _emit_journey(sink: _Sink, j: Journey, E: date, E_end: datetime) -> None:
         offered = interview = None
         if outcome.startswith("OFFERED"):
             offered = end + offer_delay
-            if offered > E_end:
+            if offered > end_of_night:
                 continue  # not recorded yet
             if outcome == "OFFERED_ACCEPTED":
                 interview = offered + interview_delay
-                if interview > E_end:
+                if interview > end_of_night:
                     interview = None
         if recorded_by_council:
-            sink.put(F.CRS_RETURN_HOME_INTERVIEWS, {
+            sink.put(feeds.CRS_RETURN_HOME_INTERVIEWS, {
                 "rhi_id": f"RHI{episode_id}",
                 # (the form names the copy only when the copy holds the return it follows)
                 "episode_id": f"{episode_id}D" if recorded_twice and form_names_copy and copy_has_return else episode_id,
@@ -1092,9 +1087,9 @@ def _emit_journey(sink: _Sink, j: Journey, E: date, E_end: datetime) -> None:
             if not recorded_by_council and not notification_id:
                 continue
             received = end + offer_delay / 3
-            if received > E_end:
+            if received > end_of_night:
                 continue
-            sink.put(F.PROVIDER_RETURN_INTERVIEWS, {
+            sink.put(feeds.PROVIDER_RETURN_INTERVIEWS, {
                 "provider_rhi_id": f"PRV{episode_id}", "crs_person_id": j.person_id,
                 "crs_episode_id": episode_id if recorded_by_council and provider_ref_episode else "",
                 "police_notification_id": notification_id, "referral_received_at": _dt(received),
@@ -1102,12 +1097,12 @@ def _emit_journey(sink: _Sink, j: Journey, E: date, E_end: datetime) -> None:
             })
 
 
-def _emit_workforce(sink: _Sink, wf: Workforce, E: date) -> None:
-    snapshots = month_ends(E)
+def _emit_workforce(sink: _Sink, wf: Workforce, extract_date: date) -> None:
+    snapshots = month_ends(extract_date)
     for snap in snapshots:
         month_start = snap.replace(day=1)
         for post in wf.posts:
-            sink.put(F.HR_POSTS, {
+            sink.put(feeds.HR_POSTS, {
                 "snapshot_date": _d(snap), "post_id": post.post_id, "service_area": post.service_area,
                 "team": post.team, "role_group": post.role_group, "role": post.role,
                 "budgeted_fte": f"{post.budgeted_fte:.1f}", "case_holding": _yn(post.case_holding),
@@ -1119,7 +1114,7 @@ def _emit_workforce(sink: _Sink, wf: Workforce, E: date) -> None:
             if occ.start > snap or (occ.end is not None and occ.end < month_start):
                 continue
             left = occ.end is not None and occ.end <= snap
-            sink.put(F.HR_EMPLOYEES, {
+            sink.put(feeds.HR_EMPLOYEES, {
                 "snapshot_date": _d(snap), "employee_id": occ.worker_id, "post_id": post.post_id if post else "",
                 "service_area": post.service_area if post else "CHILDREN_IN_NEED",
                 "team": post.team if post else TEAMS["CHILDREN_IN_NEED"][0],
@@ -1135,12 +1130,12 @@ def _emit_workforce(sink: _Sink, wf: Workforce, E: date) -> None:
                    if o.agency]
     assignments += [(a, t, g, "", o) for a, t, g, o in wf.extra_assignments]
     for area, team, group, post_id, occ in sorted(assignments, key=lambda a: a[4].assignment_id):
-        if occ.start > E or (occ.end is not None and occ.end < history_start):
+        if occ.start > extract_date or (occ.end is not None and occ.end < history_start):
             continue
-        sink.put(F.AGENCY_ASSIGNMENTS, {
+        sink.put(feeds.AGENCY_ASSIGNMENTS, {
             "assignment_id": occ.assignment_id, "worker_id": occ.worker_id, "supplier": occ.supplier,
             "service_area": area, "team": team, "role_group": group, "fte": f"{occ.fte:.1f}", "case_holding": "Y",
-            "covering_post_id": post_id, "start_date": _d(occ.start), "end_date": _known(occ.end, E),
+            "covering_post_id": post_id, "start_date": _d(occ.start), "end_date": _known(occ.end, extract_date),
         })
 
 
@@ -1157,10 +1152,10 @@ def _row_defect(writer: FeedWriter, kind: str, template: dict | None) -> None:
         key = feed.key[-1]
         row[key] = f"{row[key]}-DEFECT{n}"
         if kind == "bad_date":
-            column = next(c.name for c in feed.columns if c.type in (F.DATE, F.DATETIME) and c.required)
+            column = next(c.name for c in feed.columns if c.type in (feeds.DATE, feeds.DATETIME) and c.required)
             row[column] = ("2026-02-30", "31/12/2025", "yesterday")[n]
         elif kind == "unknown_code":
-            column = next(c.name for c in feed.columns if c.type == F.CODE and c.required)
+            column = next(c.name for c in feed.columns if c.type == feeds.CODE and c.required)
             row[column] = ("X", "Z9", "UNKNOWN")[n]
         elif kind == "duplicate_key":
             row = dict(template)  # the same key as a row already written
@@ -1169,7 +1164,7 @@ def _row_defect(writer: FeedWriter, kind: str, template: dict | None) -> None:
         elif kind == "end_before_start":
             start, end = feed.start_end
             column_type = feed.column(start).type
-            if column_type == F.DATE:
+            if column_type == feeds.DATE:
                 row[start], row[end] = "2025-06-10", "2025-06-01"
             else:
                 row[start], row[end] = "2025-06-10 10:00", "2025-06-09 22:00"
@@ -1207,7 +1202,7 @@ def _file_defect(path: Path, kind: str, encoding: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     import argparse
 
-    parser = argparse.ArgumentParser(prog="python -m extract.generate", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m synthetic.generate", description=__doc__.split("\n")[0])
     parser.add_argument("landing_dir", type=Path)
     parser.add_argument("extract_date", type=date.fromisoformat)
     parser.add_argument("--scale", default="borough", choices=SCALES)

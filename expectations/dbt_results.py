@@ -4,7 +4,7 @@ Each night's ``dbt build`` runs about 340 nodes: the models (how long each took,
 wrote) and the data tests, some at severity *warn* (a warn-level test that fails does not stop
 the build). Until issue #16 none of that reached auditors: it stayed in ``target/run_results.json``
 and the task log. ``record`` reads dbt's run results and manifest after every build, passed or
-failed, and keeps one row per node; the quality report shows them (warehouse/quality_report.py).
+failed, and keeps one row per node; the quality report shows them (expectations/quality_report.py).
 
 Rows are written once per build and never edited (an audit trail, like the rest of dq).
 """
@@ -50,7 +50,7 @@ def record(conn, *, run_id: str, extract_date: date, target: Path) -> dict[str, 
     """Store the results of the build whose artefacts are in ``target``; counts by status.
 
     Nothing is stored (and {} returned) when dbt wrote no results (it failed before running)."""
-    from . import dq
+    from warehouse import dq
 
     results_file, manifest_file = Path(target) / "run_results.json", Path(target) / "manifest.json"
     if not results_file.exists():

@@ -29,7 +29,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from .settings import PROJECT_ROOT, ConfigurationError, Settings, local_secret
+from warehouse.settings import PROJECT_ROOT, ConfigurationError, Settings, local_secret
 
 BI_VENV = PROJECT_ROOT / ".venv-superset"
 PROVISION = PROJECT_ROOT / "bi" / "superset" / "provision.py"
@@ -53,7 +53,7 @@ def admin_password(settings: Settings) -> str:
 
 def partnership_uri(settings: Settings) -> str:
     """The warehouse as the partnership's role, in SQLAlchemy's form, for Superset's connection."""
-    from .audiences import declaration
+    from warehouse.audiences import declaration
 
     c = settings.as_role(declaration().audience(PARTNERSHIP_AUDIENCE).name).connection
     return c.url.replace("postgresql://", "postgresql+psycopg2://", 1)
@@ -70,7 +70,7 @@ def environment(settings: Settings) -> dict[str, str]:
     folder.chmod(0o700)
     config = folder / "superset_config.py"
     config.write_text(
-        "# Written by `safeguarding bi` (warehouse/bi.py). Local state: never commit it.\n"
+        "# Written by `safeguarding bi` (safeguarding/bi.py). Local state: never commit it.\n"
         f"SECRET_KEY = {local_secret(settings.state_dir, 'superset.key')!r}\n"
         f"SQLALCHEMY_DATABASE_URI = {'sqlite:///' + str(folder / 'superset.db')!r}\n"
         "SUPERSET_LOAD_EXAMPLES = False\n"

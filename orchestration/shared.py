@@ -29,10 +29,11 @@ from pathlib import Path
 import pendulum
 from airflow.sdk import Asset
 
-from .builds import RUN_TIMEOUT  # noqa: F401 - the DAGs' dagrun_timeout, which a build claim's lease follows
-from .dbt import EXTRACT_DATE_ENV, dbt_executable, dbt_target_dir
+from publication.builds import RUN_TIMEOUT  # noqa: F401 - the DAGs' dagrun_timeout, which a build claim's lease follows
+from warehouse.dbt import EXTRACT_DATE_ENV, dbt_executable, dbt_target_dir
+from warehouse.settings import DBT_PROJECT_DIR
+
 from .notify import on_task_failure, on_task_retry
-from .settings import DBT_PROJECT_DIR
 
 # Published by the nightly DAG's publish task; the partnership refresh DAG is scheduled on it.
 PUBLISHED_MARTS = Asset(name="safeguarding_published_marts", uri="safeguarding://warehouse/marts",
@@ -64,7 +65,7 @@ def default_args(environ: dict[str, str] | None = None) -> dict:
     """Retries with exponential backoff, and an alert on every retry and every failure.
 
     Data errors (a rejected file, a failed quality gate) fail at once without
-    retries (warehouse.nightly.run_step); the retries are for what can fix itself:
+    retries (pipeline.nightly.run_step); the retries are for what can fix itself:
     a late file, the database restarting, a lost connection.
     """
     env = os.environ if environ is None else environ
@@ -107,7 +108,7 @@ def cosmos_dbt_group(group_id: str, extract_date_template: str, manifest_path: P
         execution_config=ExecutionConfig(execution_mode=ExecutionMode.LOCAL,
                                          test_indirect_selection=TestIndirectSelection.CAUTIOUS,
                                          dbt_executable_path=dbt_executable()),
-        # As the single `dbt build` task (warehouse/nightly.py): unit tests are left out of the
+        # As the single `dbt build` task (pipeline/nightly.py): unit tests are left out of the
         # nightly (CI runs them all), and the extract date reaches dbt in the environment, not in
         # --vars, which would differ from night to night and make each task parse the whole
         # project again instead of reusing dbt's partial-parse cache.

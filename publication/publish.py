@@ -7,7 +7,7 @@ a reader sees last night's marts or tonight's, never a mixture, and a night
 that fails before this step leaves the previous publication untouched.
 
 Only the build that passed its quality gate is swapped in: inside the same transaction,
-warehouse/builds.py checks that the run publishing it made it, that its gate passed, and that
+publication/builds.py checks that the run publishing it made it, that its gate passed, and that
 ``marts_build`` is unchanged since (so a publish step run by hand after a held-back night, or
 after another build overwrote the schema, is refused).
 
@@ -22,12 +22,15 @@ from typing import Callable
 
 from psycopg2 import sql
 
-from . import audiences, builds
+from warehouse import audiences, dq
+from warehouse.roles import MARTS, MARTS_BUILD
+
+from . import builds
 
 log = logging.getLogger(__name__)
 
-BUILD_SCHEMA = "marts_build"
-PUBLISHED_SCHEMA = "marts"
+BUILD_SCHEMA = MARTS_BUILD  # the schema names are declared once, with their grants (warehouse/roles.py)
+PUBLISHED_SCHEMA = MARTS
 PREVIOUS_SCHEMA = "marts_previous"
 
 
@@ -50,7 +53,7 @@ def publish(conn, *, run_id: str, before_swap: Callable | None = None) -> list[s
             raise NothingToPublish(f"There is no {BUILD_SCHEMA} schema to publish: has dbt built the marts?")
         listing = "select table_name from information_schema.tables where table_schema = %s order by 1"
         cur.execute(listing, (BUILD_SCHEMA,))
-        if not [r[0] for r in cur.fetchall() if r[0] != builds.PUBLICATION_TABLE]:
+        if not [r[0] for r in cur.fetchall() if r[0] != dq.PUBLICATION_TABLE]:
             raise NothingToPublish(f"The {BUILD_SCHEMA} schema is empty: nothing to publish")
         if before_swap is not None:
             before_swap(cur)

@@ -56,10 +56,10 @@ def feed_wait(environ: dict[str, str] | None = None) -> timedelta:
 def landing_path(feed_id: str, extract_date: date, landing_dir: Path | None = None) -> Path:
     """Where the feed's file for the night is expected (the same path the loader reads)."""
     from extract.feeds import FEEDS_BY_ID
-    from extract.nightly import expected_file
+    from extract.load_night import expected_file
 
     if landing_dir is None:
-        from .settings import load
+        from warehouse.settings import load
 
         landing_dir = load().landing_dir
     return expected_file(landing_dir, FEEDS_BY_ID[feed_id], extract_date)
@@ -76,7 +76,7 @@ class LandingFileTrigger(BaseTrigger):
         self.poke_interval = poke_interval
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
-        return ("warehouse.sensors.LandingFileTrigger",
+        return ("orchestration.sensors.LandingFileTrigger",
                 {"feed_id": self.feed_id, "path": self.path, "deadline": self.deadline,
                  "poke_interval": self.poke_interval})
 

@@ -17,11 +17,15 @@ from warehouse import db
 from warehouse.settings import Settings
 
 from .feeds import FEEDS, Feed
-from .generate import landing_folder
 from .load import LoadResult, RejectedFile, load_file, prepare
 from .sources import extract_to_file, sql_sources
 
 log = logging.getLogger(__name__)
+
+
+def landing_folder(landing_dir: Path, source: str, extract_date: date) -> Path:
+    """Where a night's files for one source system land: <landing>/<source>/<YYYY-MM-DD>/."""
+    return Path(landing_dir) / source / extract_date.isoformat()
 
 
 class MissingFile(FileNotFoundError):

@@ -13,7 +13,7 @@
     safeguarding roles            create or update the warehouse's roles and grants (warehouse/roles.py)
     safeguarding builds           the latest builds of the marts, and which run holds marts_build (--release)
     safeguarding roles            create or update the warehouse's roles and grants (warehouse/audiences.yml)
-    safeguarding bi               Apache Superset with the partnership's dashboards, as the partnership role (warehouse/bi.py)
+    safeguarding bi               Apache Superset with the partnership's dashboards, as the partnership role (safeguarding/bi.py)
 """
 
 from __future__ import annotations
@@ -30,9 +30,9 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from . import embedded_postgres
-from .dbt import dbt_target_dir
-from .settings import DAGS_DIR, GX_PROJECT_DIR, PROJECT_ROOT, ConfigurationError, Settings, load, local_superuser_password_file
+from warehouse import embedded_postgres
+from warehouse.dbt import dbt_target_dir
+from warehouse.settings import DAGS_DIR, GX_PROJECT_DIR, PROJECT_ROOT, ConfigurationError, Settings, load, local_superuser_password_file
 
 LONDON = ZoneInfo("Europe/London")
 DAG_ID = "safeguarding_nightly"
@@ -50,7 +50,7 @@ def airflow_env(settings: Settings) -> dict[str, str]:
     # The connection cosmos builds dbt's profile from (SAFEGUARDING_DBT_TASKS=cosmos; docs/operations.md):
     # dbt runs as the transformer, as every step after the load does (warehouse/audiences.yml).
     try:
-        from .audiences import declaration
+        from warehouse.audiences import declaration
 
         env.setdefault("AIRFLOW_CONN_SAFEGUARDING_WAREHOUSE",
                        settings.as_role(declaration().transformer.name).connection.url)
@@ -88,7 +88,7 @@ def _step(message: str) -> None:
 
 
 def ensure_warehouse(settings: Settings) -> None:
-    from . import db
+    from warehouse import db
 
     if settings.embedded:
         embedded_postgres.start(settings)
@@ -106,7 +106,7 @@ def ensure_warehouse(settings: Settings) -> None:
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
-    from extract.generate import generate_night
+    from synthetic.generate import generate_night
 
     extract_date = date.fromisoformat(args.extract_date) if args.extract_date else (
         datetime.now(LONDON).date() - timedelta(days=1))
@@ -180,7 +180,7 @@ def _run_dag(settings: Settings, dag_id: str, conf: dict, what: str, extract_dat
 
     The logical date is now and the night is in the conf, so the run's times are true; the task
     logs go where the Airflow UI reads them; success means every task ran and the night was
-    published (warehouse/local_run.py)."""
+    published (safeguarding/local_run.py)."""
     from .local_run import TaskLogFiles
 
     env = airflow_env(settings)
@@ -220,10 +220,10 @@ def _base_log_folder(env: dict[str, str]) -> Path:
 
 
 def _run_summary(env: dict[str, str], dag_id: str, run_id: str):
-    """The run's state and its tasks' states, as Airflow recorded them (warehouse/local_run.py)."""
+    """The run's state and its tasks' states, as Airflow recorded them (safeguarding/local_run.py)."""
     from .local_run import RunSummary
 
-    result = subprocess.run([sys.executable, "-m", "warehouse.local_run", "summary", dag_id, run_id],
+    result = subprocess.run([sys.executable, "-m", "safeguarding.local_run", "summary", dag_id, run_id],
                             env=env, capture_output=True, text=True)
     lines = result.stdout.strip().splitlines()
     if result.returncode != 0 or not lines:
@@ -235,8 +235,8 @@ def _run_summary(env: dict[str, str], dag_id: str, run_id: str):
 
 def _night_outcome(settings: Settings, run_id: str | None, extract_date: date) -> dict:
     """The run's row in dq.nightly_runs, its report, and the night's quarantined rows per file."""
-    from . import db, dq
-    from .quality_report import report_path
+    from warehouse import db, dq
+    from expectations.quality_report import report_path
 
     found: dict = {}
     try:
@@ -293,7 +293,7 @@ def cmd_import_returns(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _apply_roles(settings: Settings) -> None:
-    from . import db, roles
+    from warehouse import db, roles
 
     conn = db.connect(settings)
     try:
@@ -305,10 +305,10 @@ def _apply_roles(settings: Settings) -> None:
 
 def _prepare_dbt_manifest(settings: Settings) -> None:
     """With SAFEGUARDING_DBT_TASKS=cosmos the DAG is rendered from dbt's manifest: write it first."""
-    from .orchestration import dbt_task_mode
+    from orchestration.shared import dbt_task_mode
 
     if dbt_task_mode() == "cosmos":
-        from .dbt import run_dbt
+        from warehouse.dbt import run_dbt
 
         _step("Writing dbt's manifest for the per-model tasks (dbt parse)")
         run_dbt(settings, ["parse", "--quiet"])
@@ -346,7 +346,7 @@ def _summary(settings: Settings, seconds: float) -> None:
 
 
 def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
-    from . import db
+    from warehouse import db
 
     print(f"Warehouse:     {settings.connection.display_url} ({'embedded' if settings.embedded else 'external'})")
     if settings.embedded:
@@ -390,7 +390,8 @@ def _port_open(settings: Settings) -> bool:
 
 def cmd_builds(args: argparse.Namespace, settings: Settings) -> int:
     """The latest builds (dq.marts_builds); --release ends the active claim of a run known to be dead."""
-    from . import builds, db
+    from warehouse import db
+    from publication import builds
 
     conn = db.connect(settings)
     try:
@@ -465,7 +466,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "import-returns":
             return cmd_import_returns(args, settings)
         if args.command == "generate":
-            from extract.generate import generate_night
+            from synthetic.generate import generate_night
 
             night = generate_night(settings.landing_dir, date.fromisoformat(args.extract_date),
                                    scale=args.scale, seed=args.seed, boroughs=args.boroughs)
@@ -499,7 +500,7 @@ def main(argv: list[str] | None = None) -> int:
             _apply_roles(settings)  # the partnership role can log in with the password Superset is given
             return bi.serve(settings, args.port)
         if args.command == "quality-report":
-            from .quality_report import build_quality_report
+            from expectations.quality_report import build_quality_report
 
             night = date.fromisoformat(args.extract_date) if args.extract_date else None
             print(build_quality_report(settings, extract_date=night))
@@ -510,7 +511,7 @@ def main(argv: list[str] | None = None) -> int:
             return subprocess.call([_psql_path(), bare.url],
                                    env={**os.environ, "PGPASSWORD": settings.connection.password})
         if args.command == "dbt":
-            from .dbt import run_dbt
+            from warehouse.dbt import run_dbt
 
             return run_dbt(settings, args.args, check=False)
         if args.command == "airflow":

@@ -29,8 +29,8 @@ from datetime import date
 
 from psycopg2 import sql
 
-from . import audiences, db, dq
-from .settings import Settings
+from warehouse import audiences, db, dq
+from warehouse.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -161,7 +161,7 @@ def apply_retention(settings: Settings, night: date, *, as_roles: bool = False) 
     conn = db.connect(loader)
     try:
         with conn.cursor() as cur:
-            cur.execute("select pg_advisory_xact_lock(hashtext('warehouse.retention'))")
+            cur.execute("select pg_advisory_xact_lock(hashtext('pipeline.retention'))")
             if _exists(cur, "raw.load_manifest"):
                 cur.execute("alter table raw.load_manifest add column if not exists rows_expired bigint")
                 cur.execute("alter table raw.load_manifest add column if not exists expired_at timestamptz")

@@ -143,7 +143,7 @@ class PipelineNotifier(BaseNotifier):
         send_alert(alert_from_context(self.event, context, self.scope))
 
 
-# For tasks (default_args in warehouse/orchestration.py) and for DAG runs (the @dag decorator).
+# For tasks (default_args in orchestration/shared.py) and for DAG runs (the @dag decorator).
 on_task_failure = PipelineNotifier("failed", "task")
 on_task_retry = PipelineNotifier("retrying", "task")
 on_run_failure = PipelineNotifier("failed", "run")

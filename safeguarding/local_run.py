@@ -16,8 +16,8 @@ the right tool for a laptop. Left to itself it gets three things wrong that a pe
   ``[DAG TEST] starting task_id=...`` and ``[DAG TEST] end task task_id=...`` lines, dbt's and
   Great Expectations' output included) into the file the UI reads for that try, as the run goes.
 
-``python -m warehouse.local_run summary <dag_id> <run_id>`` prints a run's ``RunSummary`` as JSON
-(from Airflow's metadata database; run in Airflow's environment, see warehouse/cli.py).
+``python -m safeguarding.local_run summary <dag_id> <run_id>`` prints a run's ``RunSummary`` as JSON
+(from Airflow's metadata database; run in Airflow's environment, see safeguarding/cli.py).
 """
 
 from __future__ import annotations
@@ -157,7 +157,7 @@ def summary(dag_id: str, run_id: str) -> RunSummary | None:
 
 def main(argv: list[str]) -> int:
     if len(argv) != 3 or argv[0] != "summary":
-        print("usage: python -m warehouse.local_run summary <dag_id> <run_id>", file=sys.stderr)
+        print("usage: python -m safeguarding.local_run summary <dag_id> <run_id>", file=sys.stderr)
         return 2
     found = summary(argv[1], argv[2])
     print(json.dumps(None if found is None else found.__dict__))

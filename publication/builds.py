@@ -38,7 +38,9 @@ from datetime import date, datetime, timedelta
 
 from psycopg2 import sql
 
-from .roles import MARTS_BUILD
+from warehouse import dq
+from warehouse.dq import PUBLICATION_TABLE
+from warehouse.roles import MARTS_BUILD
 
 log = logging.getLogger(__name__)
 
@@ -49,28 +51,7 @@ RUN_TIMEOUT = timedelta(hours=4)
 BUILDING, VALIDATED, PUBLISHED = "building", "validated", "published"
 HELD_BACK, ABANDONED, CHANGED = "held_back", "abandoned", "changed"
 ACTIVE = (BUILDING, VALIDATED)
-PUBLICATION_TABLE = "publication"  # written into the build by the publish step itself (dq.py)
 _LOCK = "safeguarding marts_build claim"  # serialises claims, gates' records and publication
-
-DDL = """
-create table if not exists dq.marts_builds (
-    build_id      text        primary key default gen_random_uuid()::text,
-    run_id        text        not null,
-    extract_date  date        not null,
-    status        text        not null check (status in ('building', 'validated', 'published', 'held_back',
-                                                         'abandoned', 'changed')),
-    fingerprint   text,
-    message       text,
-    started_at    timestamptz not null default now(),
-    heartbeat_at  timestamptz not null default now(),
-    validated_at  timestamptz,
-    finished_at   timestamptz
-);
-comment on table dq.marts_builds is
-    'Every build of the marts: the run that claimed marts_build, whether its quality gate passed (validated, with the fingerprint of what it checked), and whether it was published, held back, abandoned or changed after its gate. At most one build is building or validated at a time.';
-create unique index if not exists marts_builds_one_active on dq.marts_builds ((true))
-    where status in ('building', 'validated');
-"""
 
 
 class BuildInProgress(RuntimeError):
@@ -126,8 +107,6 @@ def _end(cur, build_id: str, status: str, message: str) -> None:
 
 def claim_build(conn, *, run_id: str, extract_date: date) -> Build:
     """Claim marts_build for this run's build. Raises BuildInProgress while another run holds it."""
-    from . import dq
-
     dq.ensure_schema(conn)
     with conn.cursor() as cur:
         _lock(cur)
@@ -160,8 +139,6 @@ def claim_build(conn, *, run_id: str, extract_date: date) -> Build:
 
 def this_runs_build(conn, run_id: str) -> Build:
     """The active build, which must be this run's (for the gate); touches its heartbeat."""
-    from . import dq
-
     dq.ensure_schema(conn)
     with conn.cursor() as cur:
         _lock(cur)
@@ -223,8 +200,6 @@ def record_gate(conn, build: Build, *, passed: bool, checked: str, message: str 
 
 def hold_back(conn, run_id: str, reason: str) -> None:
     """End this run's active claim (dbt or its gate failed): the next run may build."""
-    from . import dq
-
     dq.ensure_schema(conn)
     with conn.cursor() as cur:
         _lock(cur)
@@ -295,8 +270,6 @@ def mark_changed(conn, build_id: str, reason: str) -> None:
 
 def release(conn, reason: str) -> Build | None:
     """End the active claim, whoever holds it (an operator who knows its run is dead)."""
-    from . import dq
-
     dq.ensure_schema(conn)
     with conn.cursor() as cur:
         _lock(cur)
@@ -308,8 +281,6 @@ def release(conn, reason: str) -> Build | None:
 
 
 def recent(conn, limit: int = 10) -> list[Build]:
-    from . import dq
-
     dq.ensure_schema(conn)
     with conn.cursor() as cur:
         cur.execute(f"select {_COLUMNS} from dq.marts_builds order by started_at desc limit %s", (limit,))

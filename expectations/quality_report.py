@@ -30,8 +30,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import db, dq
-from .settings import Settings
+from warehouse import db, dq
+from warehouse.roles import MARTS_BUILD
+from warehouse.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -169,7 +170,7 @@ def _report_context(conn, settings: Settings, night: dict[str, Any]) -> dict[str
 
 
 def _dbt(conn, run_id: str) -> dict[str, Any]:
-    """dbt's results for the run (dq.dbt_results, warehouse/dbt_results.py): the latest build's
+    """dbt's results for the run (dq.dbt_results, expectations/dbt_results.py): the latest build's
     models with their rows and seconds, and every data test, the failing and warning ones first."""
     if not _table_exists(conn, "dq", "dbt_results"):
         return {"available": False}
@@ -317,11 +318,9 @@ def _manifest(conn, extract_date: datetime.date) -> list[dict[str, Any]]:
 
 
 def _build_tables(conn) -> list[str]:
-    from .publish import BUILD_SCHEMA
-
     return [r["table_name"] for r in dq.rows(conn, """
         select table_name from information_schema.tables where table_schema = %s and table_name <> %s
-        order by 1""", (BUILD_SCHEMA, dq.PUBLICATION_TABLE))]
+        order by 1""", (MARTS_BUILD, dq.PUBLICATION_TABLE))]
 
 
 def _sample_text(sample: Any, kind: str | None) -> str:
