@@ -28,7 +28,7 @@ import sys
 from pathlib import Path
 
 from . import code_lists, docs
-from . import feeds as F
+from . import feeds
 
 ROOT = Path(__file__).resolve().parent.parent
 COMMAND = "make declared"
@@ -39,13 +39,13 @@ FEED_COLUMNS_MACRO = Path("dbt_project/macros/feed_columns.sql")
 FEEDS_DOC = Path("docs/feeds.md")
 
 TYPE_WORDS = {
-    F.TEXT: "text",
-    F.CODE: "a code",
-    F.DATE: "a date, YYYY-MM-DD",
-    F.DATETIME: "a date-time, YYYY-MM-DD HH:MM, London local time",
-    F.NUMBER: "a number",
-    F.FLAG: "a flag, Y or N",
-    F.DATE_DMY: "a date, DD/MM/YYYY",
+    feeds.TEXT: "text",
+    feeds.CODE: "a code",
+    feeds.DATE: "a date, YYYY-MM-DD",
+    feeds.DATETIME: "a date-time, YYYY-MM-DD HH:MM, London local time",
+    feeds.NUMBER: "a number",
+    feeds.FLAG: "a flag, Y or N",
+    feeds.DATE_DMY: "a date, DD/MM/YYYY",
 }
 
 
@@ -59,10 +59,10 @@ def code_list_name(codes: tuple[str, ...]) -> str | None:
     return next((name for name, listed in code_lists.CODE_LISTS.items() if tuple(listed) == tuple(codes)), None)
 
 
-def column_description(column: F.Column) -> str:
+def column_description(column: feeds.Column) -> str:
     text = column.description.rstrip(".") + (f" ({column.standard})" if column.standard else "") + "."
     text += f" Delivered as {TYPE_WORDS[column.type]}" + ("" if column.required else "; may be empty") + "."
-    if column.type == F.CODE:
+    if column.type == feeds.CODE:
         name = code_list_name(column.codes)
         if name:
             text += f" Codes ({name}, extract/code_lists.py): {', '.join(column.codes)}."
@@ -71,14 +71,14 @@ def column_description(column: F.Column) -> str:
     return text
 
 
-def table_description(feed: F.Feed) -> str:
+def table_description(feed: feeds.Feed) -> str:
     kind = "Snapshot feed (each extract is the whole table)" if feed.snapshot else \
         "Incremental feed (rows changed since the last extract; keep the latest version by updated_at)"
     return f"{feed.description} {kind}. Key: {', '.join(feed.key)}."
 
 
 def sources_yaml(source: str) -> str:
-    description = (F.SOURCE_DESCRIPTIONS.get(source, f"The {source} feeds.") +
+    description = (feeds.SOURCE_DESCRIPTIONS.get(source, f"The {source} feeds.") +
                    " Loaded nightly into the raw zone by the extract layer (extract/): every value is text as "
                    "delivered, and each row carries its lineage (_batch_id, _source_file, _row_number ...). "
                    "Declared in extract/feeds.py; file layouts in docs/feeds.md.")
@@ -92,11 +92,11 @@ def sources_yaml(source: str) -> str:
         "    schema: raw",
         "    loaded_at_field: _loaded_at",
         "    freshness:",
-        f"      warn_after: {{count: {F.FRESHNESS_WARN_HOURS}, period: hour}}",
-        f"      error_after: {{count: {F.FRESHNESS_ERROR_HOURS}, period: hour}}",
+        f"      warn_after: {{count: {feeds.FRESHNESS_WARN_HOURS}, period: hour}}",
+        f"      error_after: {{count: {feeds.FRESHNESS_ERROR_HOURS}, period: hour}}",
         "    tables:",
     ]
-    for feed in (f for f in F.FEEDS if f.source == source):
+    for feed in (f for f in feeds.FEEDS if f.source == source):
         lines += [f"      - name: {feed.id}", f"        description: {_quoted(table_description(feed))}",
                   "        columns:"]
         for column in feed.columns:
@@ -125,12 +125,12 @@ def code_lists_macro() -> str:
 
 
 def feed_columns_macro() -> str:
-    feeds = []
-    for feed in F.FEEDS:
+    entries_by_feed = []
+    for feed in feeds.FEEDS:
         columns = ",\n".join(f"            {_quoted(c.name)}: [{_quoted(c.type)}, {json.dumps(c.required)}]"
                               for c in feed.columns)
-        feeds.append(f"        {_quoted(feed.id)}: {{\n{columns}\n        }}")
-    entries = ",\n".join(feeds)
+        entries_by_feed.append(f"        {_quoted(feed.id)}: {{\n{columns}\n        }}")
+    entries = ",\n".join(entries_by_feed)
     return f"""{{# {HEADER} #}}
 
 {{#- Each feed's columns: [declared type, required]. Read by macro typed (macros/typed.sql), which
@@ -149,7 +149,7 @@ def feeds_doc() -> str:
 
 def generated_files() -> dict[Path, str]:
     """Every generated file (path relative to the project root) and the text the declarations make."""
-    files = {STAGING / source / f"_{source}__sources.yml": sources_yaml(source) for source in F.SOURCES}
+    files = {STAGING / source / f"_{source}__sources.yml": sources_yaml(source) for source in feeds.SOURCES}
     files[CODE_LISTS_MACRO] = code_lists_macro()
     files[FEED_COLUMNS_MACRO] = feed_columns_macro()
     files[FEEDS_DOC] = feeds_doc()

@@ -8,7 +8,7 @@ from the declarations; the introduction below is the hand-written part. ``make d
 from __future__ import annotations
 
 from . import code_lists
-from . import feeds as F
+from . import feeds
 from synthetic.generate import FILE_DEFECTS, ROW_DEFECTS, SCALES
 
 INTRO = """\
@@ -304,14 +304,14 @@ feed or `KIND=FEED`):
 """
 
 
-def _codes(column: F.Column) -> str:
+def _codes(column: feeds.Column) -> str:
     if not isinstance(column.codes, code_lists.CodeList):
         # The council's service areas: its reference data, which differs between councils (and this page with it).
         return "the council's service areas (`service_areas.csv`, above)"
     return ", ".join(f"`{c}`" for c in column.codes)
 
 
-def feed_section(feed: F.Feed) -> str:
+def feed_section(feed: feeds.Feed) -> str:
     kind = "snapshot (each extract is the whole table)" if feed.snapshot else \
         "incremental (rows changed since the previous extract; latest `updated_at` wins)"
     lines = [
@@ -327,7 +327,7 @@ def feed_section(feed: F.Feed) -> str:
         lines.append(f"* Order: `{feed.start_end[1]}` may not be before `{feed.start_end[0]}`")
     lines += ["", "| Column | Type | Required | Codes | Standard | Meaning |", "|---|---|---|---|---|---|"]
     for c in feed.columns:
-        codes = _codes(c) if c.type == F.CODE else ("`Y`, `N`" if c.type == F.FLAG else "")
+        codes = _codes(c) if c.type == feeds.CODE else ("`Y`, `N`" if c.type == feeds.FLAG else "")
         lines.append(f"| `{c.label}` | {c.type} | {'yes' if c.required else ''} | {codes} | {c.standard} | "
                      f"{c.description} |")
     return "\n".join(lines) + "\n"
@@ -365,9 +365,9 @@ def render() -> str:
     intro = INTRO.replace("{scales}", _scales()).replace("{defects}", _defects()).replace(
         "{benchmark}", BENCHMARK)
     sections = []
-    for source in F.SOURCES:
+    for source in feeds.SOURCES:
         sections.append(f"### Source `{source}`\n")
-        sections += [feed_section(f) for f in F.FEEDS if f.source == source]
+        sections += [feed_section(f) for f in feeds.FEEDS if f.source == source]
     from .returns.registry import RETURNS
 
     sections.append("## Statutory returns\n\nThe returns a council already makes, imported with "

@@ -11,7 +11,7 @@ from datetime import date
 
 import pytest
 
-from extract import feeds as F
+from extract import feeds
 from extract.load import load_file
 from warehouse import db
 
@@ -33,7 +33,7 @@ def mine(settings):
 
 
 def test_accommodation_s1_and_x1_are_quarantined_naming_line_column_and_code(mine, tmp_path):
-    feed = F.CRS_CARE_LEAVERS
+    feed = feeds.CRS_CARE_LEAVERS
     rows = [("P1", "S1"), ("P2", "S2"), ("P3", "X1"), ("P4", "X2"), ("P5", "")]
     path = tmp_path / feed.file_name
     path.write_text(",".join(feed.column_names) + "\n" + "".join(

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from extract import code_lists, declared
-from extract import feeds as F
+from extract import feeds
 
 ROOT = declared.ROOT
 
@@ -49,13 +49,13 @@ def test_a_hand_edited_or_missing_file_is_named(tmp_path):
 def test_every_feed_and_column_is_a_dbt_source_table_with_its_columns():
     import yaml
 
-    for source in F.SOURCES:
+    for source in feeds.SOURCES:
         path = ROOT / declared.STAGING / source / f"_{source}__sources.yml"
         [block] = yaml.safe_load(path.read_text())["sources"]
         tables = {t["name"]: t for t in block["tables"]}
-        assert set(tables) == {f.id for f in F.FEEDS if f.source == source}, path
-        assert block["freshness"]["error_after"] == {"count": F.FRESHNESS_ERROR_HOURS, "period": "hour"}
-        for feed in (f for f in F.FEEDS if f.source == source):
+        assert set(tables) == {f.id for f in feeds.FEEDS if f.source == source}, path
+        assert block["freshness"]["error_after"] == {"count": feeds.FRESHNESS_ERROR_HOURS, "period": "hour"}
+        for feed in (f for f in feeds.FEEDS if f.source == source):
             columns = tables[feed.id]["columns"]
             assert [c["name"] for c in columns] == list(feed.column_names), f"{path}: {feed.id}"
             assert all(c["data_type"] == "text" for c in columns)  # raw keeps every value as delivered
@@ -83,9 +83,9 @@ def test_every_code_list_names_its_source():
 
 def test_accommodation_follows_the_903_validator_rule_133():
     """SSDA903 OC3 ACCOM: S (no fixed abode) and X (in custody) are never suitable, so S1 and X1 are not codes."""
-    assert "S1" not in F.ACCOMMODATION and "X1" not in F.ACCOMMODATION
-    assert {"S2", "X2", "B1", "Z2", "0"} <= set(F.ACCOMMODATION)
-    assert len(F.ACCOMMODATION) == 31  # 16 letters x 2 suitabilities, less S1 and X1, plus 0
+    assert "S1" not in feeds.ACCOMMODATION and "X1" not in feeds.ACCOMMODATION
+    assert {"S2", "X2", "B1", "Z2", "0"} <= set(feeds.ACCOMMODATION)
+    assert len(feeds.ACCOMMODATION) == 31  # 16 letters x 2 suitabilities, less S1 and X1, plus 0
 
 
 @pytest.fixture(scope="module")
@@ -102,7 +102,7 @@ def test_the_generator_writes_only_declared_codes(tiny_night):
     import csv
 
     unknown = []
-    for feed in F.FEEDS:
+    for feed in feeds.FEEDS:
         coded = [c for c in feed.columns if c.codes]
         with Path(tiny_night.files[feed.id]).open(newline="", encoding="utf-8") as fh:
             for row in csv.DictReader(fh):
@@ -123,7 +123,7 @@ TRANSFORMED_IN_THE_MODEL = {
 def test_staging_models_cast_each_declared_column_with_typed():
     """A staging model casts through macro typed (its type from the declaration), not by hand."""
     by_hand = []
-    for feed in F.FEEDS:
+    for feed in feeds.FEEDS:
         [model] = (ROOT / declared.STAGING / feed.source).glob(f"stg_{feed.id}.sql")
         sql = model.read_text()
         typed = set(re.findall(r"\{\{ typed\('(\w+)'\) \}\}", sql))

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from extract import feeds as F
+from extract import feeds
 from extract.load import RejectedFile, load_file
 from extract.returns.cin_census import CIN_CENSUS, FEEDS, collect, is_cin_census_xml
 from helpers import query
@@ -136,7 +136,7 @@ def test_malformed_census_rows_are_quarantined_and_the_rest_loads(conn, tmp_path
     root = census(MALFORMED)
     # The file's mistakes, found with a plain parse: a dd/mm/yyyy date in an ISO date element, an unknown code.
     bad_date = next(e.text for e in root.iter("PersonBirthDate") if "/" in e.text)
-    bad_code = next(e.text for e in root.iter("ReferralSource") if e.text not in F.REFERRAL_SOURCES)
+    bad_code = next(e.text for e in root.iter("ReferralSource") if e.text not in feeds.REFERRAL_SOURCES)
     assert ("cin_census__children", "PersonBirthDate", f"PersonBirthDate: not a date (YYYY-MM-DD): '{bad_date}'") \
         in reasons
     assert ("cin_census__cin_details", "ReferralSource", f"ReferralSource: unknown code: '{bad_code}'") in reasons

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from extract import feeds as F
+from extract import feeds
 from extract.load import RejectedFile
 from extract.returns.importer import import_returns
 from helpers import query
@@ -127,7 +127,7 @@ def test_care_leavers_in_touch(conn, imported):
     # Rows with a code outside the 903's lists are quarantined (two ACCOM '01'/'02' rows of
     # young people who died): count the young people in touch among the others.
     in_touch = sum(1 for r in rows("oc3.csv")
-                   if r["IN_TOUCH"] == "YES" and r["ACCOM"] in F.ACCOMMODATION and r["ACTIV"] in F.ACTIVITIES)
+                   if r["IN_TOUCH"] == "YES" and r["ACCOM"] in feeds.ACCOMMODATION and r["ACTIV"] in feeds.ACTIVITIES)
     assert in_touch > 0
     assert query(conn, "select count(*) filter (where is_in_touch) from marts.mart_pathway_plans") == [(in_touch,)]
 
