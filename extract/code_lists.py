@@ -49,12 +49,34 @@ PRIMARY_NEEDS = CodeList(("N1", "N2", "N3", "N4", "N5", "N6", "N7", "N8", "N9", 
                          "DfE Children in need census, field PrimaryNeedCode.")
 CP_CATEGORIES = CodeList(("NEG", "PHY", "SAB", "EMO", "MUL"),
                          "DfE Children in need census, field InitialCategoryOfAbuse.")
+# The census XML's yes/no fields; the mappings (extract/returns/mappings/cin_census/) read true, TRUE and 1 as yes.
+CENSUS_BOOLEANS = CodeList(("true", "false", "TRUE", "FALSE", "1", "0"),
+                           "DfE Children in need census XML, its yes/no fields (the schema's yesnotype: "
+                           "ReferralNFA, ICPCnotRequired): true, false, 1, 0; TRUE and FALSE are accepted as "
+                           "spreadsheets write them.")
 LEGAL_STATUSES = CodeList(("C1", "C2", "D1", "E1", "J1", "J2", "J3", "L1", "L2", "L3", "V2", "V3", "V4"),
                           "DfE SSDA903 children looked after return, episodes table, field LS (legal status).")
 PLACEMENT_TYPES = CodeList(
     ("A3", "A4", "A5", "A6", "H5", "K1", "K2", "P1", "P2", "P3", "R1", "R2", "R3", "R5", "S1", "T0", "T1", "T2", "T3",
      "T4", "U1", "U2", "U3", "U4", "U5", "U6", "Z1"),
     "DfE SSDA903 children looked after return, episodes table, field PLACE (placement type).")
+SEXES = CodeList(("1", "2"),
+                 "DfE SSDA903 children looked after return, header and UASC tables, field SEX: 1 male, 2 female.")
+CATEGORIES_OF_NEED = CodeList(("N1", "N2", "N3", "N4", "N5", "N6", "N7", "N8"),
+                              "DfE SSDA903 children looked after return, episodes table, field CIN (category of "
+                              "need): the census's PrimaryNeedCode less N9 (other than children in need) and N0 "
+                              "(not stated).")
+PLACEMENT_PROVIDERS = CodeList(("PR0", "PR1", "PR2", "PR3", "PR4", "PR5"),
+                               "DfE SSDA903 children looked after return, episodes table, field PLACE_PROVIDER.")
+REASONS_PLACE_CHANGE = CodeList(
+    ("ALLEG", "APPRR", "CARPL", "CHILD", "CLOSE", "CREQB", "CREQO", "CUSTOD", "LAREQ", "OTHER", "PLACE", "STAND",
+     "STAFF"),
+    "DfE SSDA903 children looked after return, episodes table, field REASON_PLACE_CHANGE. The DfE validator's "
+    "rule 1009 (data-to-insight/csc-validator-be-903) accepts all of these but STAFF, which this list has always "
+    "loaded: check STAFF against the year's 903 guidance before dropping it.")
+REVIEW_PARTICIPATION = CodeList(("PN0", "PN1", "PN2", "PN3", "PN4", "PN5", "PN6", "PN7"),
+                                "DfE SSDA903 children looked after return, reviews table, field REVIEW_CODE (how "
+                                "the child took part in the review), as the DfE validator's rule 167 checks it.")
 REASONS_NEW_EPISODE = CodeList(("S", "P", "L", "T", "U", "B"),
                                "DfE SSDA903 children looked after return, episodes table, field RNE.")
 REASONS_EPISODE_CEASED = CodeList(
@@ -79,10 +101,11 @@ IN_TOUCH = CodeList(("YES", "NO", "DIED", "REFU", "NREQ", "RHOM"),
 # 903's "no information" (the young person died, refused, or needs no service).
 ACTIVITIES = CodeList(("F1", "P1", "F2", "P2", "F4", "P4", "F5", "P5", "G4", "G5", "G6", "OTH", "F3", "P3", "0"),
                       "DfE SSDA903 children looked after return, OC3 table (care leavers), field ACTIV.")
-# A letter for the kind of accommodation, then 1 suitable / 2 not suitable; "0" no information.
-# S (no fixed abode, homeless) and X (in custody) are never suitable: S1 and X1 are not codes.
+# A letter for the kind of accommodation (ACCOMMODATION_KINDS), then 1 suitable / 2 not suitable; "0" no
+# information. S (no fixed abode, homeless) and X (in custody) are never suitable: S1 and X1 are not codes.
+ACCOMMODATION_KINDS = "BCDEGHKRSTUVWXYZ"
 ACCOMMODATION = CodeList(
-    tuple(f"{k}{s}" for k in "BCDEGHKRSTUVWXYZ" for s in "12" if f"{k}{s}" not in ("S1", "X1")) + ("0",),
+    tuple(f"{k}{s}" for k in ACCOMMODATION_KINDS for s in "12" if f"{k}{s}" not in ("S1", "X1")) + ("0",),
     "DfE SSDA903 children looked after return, OC3 table (care leavers), field ACCOM; checked against the DfE "
     "validator's rule 133 (data-to-insight/csc-validator-be-903, rules for 2022 to 2023 onwards), which rejects "
     "S1 and X1.")

@@ -385,7 +385,7 @@ class Journey:
                  rng.randint(11 * 365, 17 * 365 + 300)), (0.05, 0.3, 0.3, 0.35))[0]
         self.unborn = age_days < 0
         self.dob = start - timedelta(days=age_days)
-        self.gender = rng.choices(("1", "2", "0", "9"), (0.5, 0.47, 0.02, 0.01))[0]
+        self.gender = rng.choices(feeds.GENDERS, (0.5, 0.47, 0.02, 0.01))[0]
         if self.uasc:
             self.gender = rng.choices(("1", "2"), (0.9, 0.1))[0]
             self.ethnicity = rng.choice(("AOTH", "BAFR", "OOTH", "BOTH", "MOTH"))

@@ -75,6 +75,70 @@ def test_no_code_list_is_written_out_in_dbt_yaml():
     assert not copies, "use values: \"{{ code_list('NAME') }}\" instead:\n" + "\n".join(copies)
 
 
+def _code_columns():
+    """Every coded column: of the nightly feeds and of the statutory returns' feeds (extract/returns/)."""
+    from extract.returns.registry import RETURNS
+
+    every_feed = list(feeds.FEEDS) + [f for statutory_return in RETURNS for f in statutory_return.feeds]
+    return [(feed, c) for feed in every_feed for c in feed.columns if c.type == feeds.CODE]
+
+
+def test_every_coded_column_reads_its_codes_from_code_lists():
+    """A column's codes are a list of extract/code_lists.py itself, not a copy (the service areas excepted)."""
+    lists = list(code_lists.CODE_LISTS.values()) + [feeds.SERVICE_AREAS]
+    elsewhere = [f"{feed.id}.{c.name}" for feed, c in _code_columns() if not any(c.codes is listed for listed in lists)]
+    assert not elsewhere, "name these columns' codes in extract/code_lists.py (with their source): " + ", ".join(elsewhere)
+
+
+# Python outside code_lists.py where a tuple of codes would be a second copy of a list. Not synthetic/: its
+# tuples of codes are the generator's weighted mix (a few codes each, with their weights), checked instead by
+# test_the_generator_writes_only_declared_codes below.
+NO_COPIES_UNDER = ("extract", "expectations")
+
+
+def _string_tuples(path: Path):
+    """(line, codes) of each tuple, list or set literal of two or more strings in a Python file."""
+    import ast
+
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+        if isinstance(node, (ast.Tuple, ast.List, ast.Set)) and len(node.elts) >= 2 and all(
+                isinstance(e, ast.Constant) and isinstance(e.value, str) for e in node.elts):
+            yield node.lineno, frozenset(e.value for e in node.elts)
+
+
+def copied_code_lists(paths) -> list[str]:
+    """Literal tuples that are a code list, or three or more codes of one: each should be read from code_lists.py."""
+    lists = {name: frozenset(codes) for name, codes in code_lists.CODE_LISTS.items()}
+    copies = []
+    for path in paths:
+        for line, codes in _string_tuples(path):
+            for name, listed in lists.items():
+                if codes == listed or (len(codes) >= 3 and codes < listed):
+                    copies.append(f"{path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}:{line} "
+                                  f"copies {'' if codes == listed else 'part of '}{name}")
+    return copies
+
+
+def test_no_code_list_is_copied_in_python():
+    """The loader, the returns' feeds and their mappings read the lists from extract/code_lists.py."""
+    gone = [folder for folder in NO_COPIES_UNDER if not (ROOT / folder).is_dir()]
+    assert not gone, f"NO_COPIES_UNDER names folders that are gone (moved?): {gone}"
+    paths = [p for folder in NO_COPIES_UNDER for p in sorted((ROOT / folder).rglob("*.py"))
+             if p != ROOT / "extract/code_lists.py"]
+    copies = copied_code_lists(paths)
+    assert not copies, "read these from extract/code_lists.py (feeds.<LIST> or code_lists.<LIST>):\n" + "\n".join(copies)
+
+
+def test_a_copied_code_list_is_found(tmp_path):
+    """The check above fails on a copy, whole or in part, and leaves other strings alone."""
+    module = tmp_path / "copy.py"
+    module.write_text('SEXES = ("1", "2")\n'
+                      'TOUCH = ("REFU", "NREQ", "RHOM", "DIED")\n'
+                      'RESPITE = ("V3", "V4")\n'  # two codes of a list: a rule's choice, not a copy
+                      'WORDS = ("alpha", "beta", "gamma")\n')
+    assert copied_code_lists([module]) == [f"{module}:1 copies SEXES", f"{module}:2 copies part of IN_TOUCH"]
+
+
 def test_every_code_list_names_its_source():
     for name, codes in code_lists.CODE_LISTS.items():
         assert codes and len(set(codes)) == len(codes), f"{name}: empty or a code twice"

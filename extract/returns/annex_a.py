@@ -59,6 +59,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 from .. import feeds
+from ..code_lists import ACCOMMODATION_KINDS
 from ..feeds import DATE_DMY, NUMBER, TEXT, Column, Feed
 from ..load import RejectedFile
 from . import Mapping, StatutoryReturn, iso_date, origins, this_night
@@ -606,13 +607,16 @@ def _eligibility(expression: str) -> str:
 
 
 def _in_touch(expression: str) -> str:
-    return _code(expression, extract=_alternatives(("REFU", "NREQ", "RHOM", "DIED")),
+    # Every IN_TOUCH code may be written inside the value ("REFU: refuses contact"), except YES and NO: a bare
+    # "No" inside a phrase ("not known, no contact") is not an answer, so those two are read by the rules alone.
+    written_as_codes = tuple(code for code in feeds.IN_TOUCH if code not in ("YES", "NO"))
+    return _code(expression, extract=_alternatives(written_as_codes),
                  rules=((YES, "YES"), (NO, "NO"), (r"died|death", "DIED")))
 
 
 def _accommodation(kind: str, suitability: str) -> str:
     """SSDA903 ACCOM: the kind's letter ("B: Parents/relatives" -> B) and 1 suitable / 2 unsuitable."""
-    letter = r"^\s*([BCDEGHKRSTUVWXYZ])\s*(:|\)|-|$)"
+    letter = rf"^\s*([{ACCOMMODATION_KINDS}])\s*(:|\)|-|$)"
     suitable = _code(suitability, rules=((r"unsuitable|not suitable|^(b\)\s*)", "2"), (r"suitable|^(a\)\s*)", "1")))
     return f"""case when nullif(trim({kind}), '') is null or nullif(trim({suitability}), '') is null then ''
                     when upper(trim({kind})) ~ '{letter}'

@@ -55,13 +55,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from .. import feeds
+from ..code_lists import CENSUS_BOOLEANS
 from ..feeds import CODE, DATE, NUMBER, TEXT, Column, Feed
 from ..load import RejectedFile
 from . import Mapping, StatutoryReturn, mapping_sql, origins
 
 SOURCE = "cin_census"
-# The census's boolean codes (the schema's "yesnotype"); the mappings (mappings/cin_census/) read true/TRUE/1 as yes.
-CENSUS_FLAGS = ("true", "false", "TRUE", "FALSE", "1", "0")
 # How much of a file ``is_cin_census_xml`` reads to recognise one.
 SNIFF_BYTES = 64 * 1024
 
@@ -117,7 +116,7 @@ CIN_DETAILS = Feed(
         _column("DateOfInitialCPC", "Date of an initial child protection conference in the episode", DATE,
                 required=False),
         _column("ReferralNFA", "Whether the referral ended in no further action (true/false/1/0)", CODE,
-                codes=CENSUS_FLAGS),
+                codes=CENSUS_BOOLEANS),
         XML_LINE,
     ),
 )
@@ -166,7 +165,7 @@ SECTION47S = Feed(
         _column("DateOfInitialCPC", "Date of the initial child protection conference; empty if none", DATE,
                 required=False),
         _column("ICPCnotRequired", "Whether the enquiry concluded no conference was needed (true/false/1/0)", CODE,
-                codes=CENSUS_FLAGS),
+                codes=CENSUS_BOOLEANS),
         XML_LINE,
     ),
 )

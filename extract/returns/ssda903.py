@@ -18,18 +18,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from .. import feeds
+from ..code_lists import CATEGORIES_OF_NEED, PLACEMENT_PROVIDERS, REASONS_PLACE_CHANGE, REVIEW_PARTICIPATION, SEXES
 from ..feeds import DATE_DMY, Column, Feed
 from . import Mapping, StatutoryReturn, csv_files_named, mapping_sql
 
 SOURCE = "ssda903"
 CHILD = Column("CHILD", "The council's child id (the same id in every 903 table)", standard="SSDA903 CHILD")
 DOB = Column("DOB", "Date of birth", DATE_DMY, standard="SSDA903 DOB")
-SEXES = ("1", "2")  # SSDA903 SEX: 1 male, 2 female
-CIN_CODES = ("N1", "N2", "N3", "N4", "N5", "N6", "N7", "N8")  # SSDA903 CIN: category of need
-PLACE_PROVIDERS = ("PR0", "PR1", "PR2", "PR3", "PR4", "PR5")
-REASONS_PLACE_CHANGE = ("ALLEG", "APPRR", "CARPL", "CHILD", "CLOSE", "CREQB", "CREQO", "CUSTOD", "LAREQ", "OTHER",
-                        "PLACE", "STAND", "STAFF")
-REVIEW_CODES = ("PN0", "PN1", "PN2", "PN3", "PN4", "PN5", "PN6", "PN7")  # how the child took part in the review
 
 
 def _column(name: str, description: str, type: str = feeds.TEXT, *, required: bool = True,
@@ -59,9 +54,9 @@ EPISODES = Feed(
         _column("DECOM", "Date the episode started", DATE_DMY),
         _column("RNE", "Reason for new episode", feeds.CODE, codes=feeds.REASONS_NEW_EPISODE),
         _column("LS", "Legal status", feeds.CODE, codes=feeds.LEGAL_STATUSES),
-        _column("CIN", "Category of need", feeds.CODE, codes=CIN_CODES),
+        _column("CIN", "Category of need", feeds.CODE, codes=CATEGORIES_OF_NEED),
         _column("PLACE", "Placement type", feeds.CODE, codes=feeds.PLACEMENT_TYPES),
-        _column("PLACE_PROVIDER", "Placement provider", feeds.CODE, required=False, codes=PLACE_PROVIDERS),
+        _column("PLACE_PROVIDER", "Placement provider", feeds.CODE, required=False, codes=PLACEMENT_PROVIDERS),
         _column("DEC", "Date the episode ceased; empty while open", DATE_DMY, required=False),
         _column("REC", "Reason the episode ceased", feeds.CODE, required=False, codes=feeds.REASONS_EPISODE_CEASED),
         _column("REASON_PLACE_CHANGE", "Reason for a change of placement", feeds.CODE, required=False,
@@ -105,7 +100,7 @@ REVIEWS = Feed(
         CHILD,
         DOB,
         _column("REVIEW", "Date of the review", DATE_DMY),
-        _column("REVIEW_CODE", "How the child took part", feeds.CODE, required=False, codes=REVIEW_CODES),
+        _column("REVIEW_CODE", "How the child took part", feeds.CODE, required=False, codes=REVIEW_PARTICIPATION),
     ),
 )
 
