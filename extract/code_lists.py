@@ -69,11 +69,10 @@ CATEGORIES_OF_NEED = CodeList(("N1", "N2", "N3", "N4", "N5", "N6", "N7", "N8"),
 PLACEMENT_PROVIDERS = CodeList(("PR0", "PR1", "PR2", "PR3", "PR4", "PR5"),
                                "DfE SSDA903 children looked after return, episodes table, field PLACE_PROVIDER.")
 REASONS_PLACE_CHANGE = CodeList(
-    ("ALLEG", "APPRR", "CARPL", "CHILD", "CLOSE", "CREQB", "CREQO", "CUSTOD", "LAREQ", "OTHER", "PLACE", "STAND",
-     "STAFF"),
-    "DfE SSDA903 children looked after return, episodes table, field REASON_PLACE_CHANGE. The DfE validator's "
-    "rule 1009 (data-to-insight/csc-validator-be-903) accepts all of these but STAFF, which this list has always "
-    "loaded: check STAFF against the year's 903 guidance before dropping it.")
+    ("ALLEG", "APPRR", "CARPL", "CHILD", "CLOSE", "CREQB", "CREQO", "CUSTOD", "LAREQ", "OTHER", "PLACE", "STAND"),
+    "DfE SSDA903 children looked after return, episodes table, field REASON_PLACE_CHANGE, as the DfE "
+    "validator's rule 1009 checks it (data-to-insight/csc-validator-be-903: these 12 codes; STAFF, which "
+    "this list once held, is not one of them).")
 REVIEW_PARTICIPATION = CodeList(("PN0", "PN1", "PN2", "PN3", "PN4", "PN5", "PN6", "PN7"),
                                 "DfE SSDA903 children looked after return, reviews table, field REVIEW_CODE (how "
                                 "the child took part in the review), as the DfE validator's rule 167 checks it.")

@@ -49,3 +49,21 @@ def test_accommodation_s1_and_x1_are_quarantined_naming_line_column_and_code(min
     ]
     assert sorted(query(mine, "select person_id, accommodation from raw.crs__care_leavers")) == [
         ("P2", "S2"), ("P4", "X2"), ("P5", None)]
+
+
+def test_reason_for_placement_change_staff_is_quarantined(mine, tmp_path):
+    """SSDA903 REASON_PLACE_CHANGE has 12 codes (the DfE validator's rule 1009); STAFF is not one."""
+    from extract.returns import ssda903
+
+    feed = ssda903.EPISODES
+    path = tmp_path / feed.file_name
+    path.write_text(",".join(c.label for c in feed.columns) + "\n"
+                    "C1,01/04/2025,S,C2,N1,U1,PR1,,,STAFF,,,\n"
+                    "C2,01/04/2025,S,C2,N1,U1,PR1,,,CARPL,,,\n")
+
+    result = load_file(mine, feed, path, NIGHT)
+
+    assert (result.status, result.rows, result.rows_quarantined) == ("loaded", 1, 1)
+    assert query(mine, "select line_number, column_name, reason from raw.quarantine where batch_id = %s",
+                 (result.batch_id,)) == [
+        (2, "REASON_PLACE_CHANGE", "REASON_PLACE_CHANGE: unknown code: 'STAFF'")]

@@ -18,7 +18,7 @@
         "SEXES": ["1", "2"],
         "CATEGORIES_OF_NEED": ["N1", "N2", "N3", "N4", "N5", "N6", "N7", "N8"],
         "PLACEMENT_PROVIDERS": ["PR0", "PR1", "PR2", "PR3", "PR4", "PR5"],
-        "REASONS_PLACE_CHANGE": ["ALLEG", "APPRR", "CARPL", "CHILD", "CLOSE", "CREQB", "CREQO", "CUSTOD", "LAREQ", "OTHER", "PLACE", "STAND", "STAFF"],
+        "REASONS_PLACE_CHANGE": ["ALLEG", "APPRR", "CARPL", "CHILD", "CLOSE", "CREQB", "CREQO", "CUSTOD", "LAREQ", "OTHER", "PLACE", "STAND"],
         "REVIEW_PARTICIPATION": ["PN0", "PN1", "PN2", "PN3", "PN4", "PN5", "PN6", "PN7"],
         "REASONS_NEW_EPISODE": ["S", "P", "L", "T", "U", "B"],
         "REASONS_EPISODE_CEASED": ["E11", "E12", "E13", "E14", "E15", "E16", "E17", "E2", "E3", "E41", "E45", "E46", "E47", "E48", "E4A", "E4B", "E5", "E6", "E7", "E8", "E9", "X1"],
