@@ -121,12 +121,8 @@ class Feed:
 SERVICE_AREAS = reference_data.service_area_codes()
 
 
-def _c(name: str, description: str, type: str = TEXT, *, required: bool = True, codes: tuple[str, ...] = (),
-       standard: str = "") -> Column:
-    return Column(name, description, type, required, codes, standard)
-
-
-PERSON_ID = _c("person_id", "Case recording system's person id of the child", standard="SSD person_id / CIN LAchildID")
+PERSON_ID = Column("person_id", "Case recording system's person id of the child",
+                   standard="SSD person_id / CIN LAchildID")
 
 # --- case recording system (crs) -----------------------------------------------------------------
 
@@ -135,14 +131,15 @@ CRS_PEOPLE = Feed(
     description="One row per child known to children's social care (and unborn children with an expected date).",
     columns=(
         PERSON_ID,
-        _c("nhs_number", "NHS number, 10 digits", required=False, standard="SSD person_nhs_number"),
-        _c("date_of_birth", "Date of birth; empty for an unborn child", DATE, required=False, standard="CIN PersonBirthDate"),
-        _c("expected_date_of_birth", "Expected date of birth of an unborn child", DATE, required=False,
+        Column("nhs_number", "NHS number, 10 digits", required=False, standard="SSD person_nhs_number"),
+        Column("date_of_birth", "Date of birth; empty for an unborn child", DATE, required=False,
+               standard="CIN PersonBirthDate"),
+        Column("expected_date_of_birth", "Expected date of birth of an unborn child", DATE, required=False,
            standard="CIN ExpectedPersonBirthDate"),
-        _c("gender", "CIN GenderCurrent: 1 male, 2 female, 0 not known, 9 not stated", CODE, codes=GENDERS),
-        _c("ethnicity", "Ethnic group code", CODE, required=False, codes=ETHNICITIES, standard="CIN Ethnicity"),
-        _c("uasc", "Y if an unaccompanied asylum-seeking child", FLAG, standard="SSDA903 UASC"),
-        _c("postcode", "Home postcode (raw zone only; marts keep at most the sector)", required=False),
+        Column("gender", "CIN GenderCurrent: 1 male, 2 female, 0 not known, 9 not stated", CODE, codes=GENDERS),
+        Column("ethnicity", "Ethnic group code", CODE, required=False, codes=ETHNICITIES, standard="CIN Ethnicity"),
+        Column("uasc", "Y if an unaccompanied asylum-seeking child", FLAG, standard="SSDA903 UASC"),
+        Column("postcode", "Home postcode (raw zone only; marts keep at most the sector)", required=False),
     ),
 )
 
@@ -150,13 +147,14 @@ CRS_CONTACTS = Feed(
     source="crs", name="contacts", key=("contact_id",), snapshot=False, start_end=("contact_at", "decision_at"),
     description="One row per contact to the front door (MASH). Incremental: rows changed since the last extract.",
     columns=(
-        _c("contact_id", "Id of the contact"),
+        Column("contact_id", "Id of the contact"),
         PERSON_ID,
-        _c("contact_at", "When the contact was received", DATETIME),
-        _c("contact_source", "Who made the contact (CIN ReferralSource codes)", CODE, codes=REFERRAL_SOURCES),
-        _c("decision_at", "When the front door decided what to do; empty while undecided", DATETIME, required=False),
-        _c("decision", "The decision; empty while undecided", CODE, required=False, codes=CONTACT_DECISIONS),
-        _c("updated_at", "When the record last changed in the source system", DATETIME),
+        Column("contact_at", "When the contact was received", DATETIME),
+        Column("contact_source", "Who made the contact (CIN ReferralSource codes)", CODE, codes=REFERRAL_SOURCES),
+        Column("decision_at", "When the front door decided what to do; empty while undecided", DATETIME,
+               required=False),
+        Column("decision", "The decision; empty while undecided", CODE, required=False, codes=CONTACT_DECISIONS),
+        Column("updated_at", "When the record last changed in the source system", DATETIME),
     ),
 )
 
@@ -164,13 +162,13 @@ CRS_REFERRALS = Feed(
     source="crs", name="referrals", key=("referral_id",),
     description="One row per referral to children's social care (CIN census referral).",
     columns=(
-        _c("referral_id", "Id of the referral"),
+        Column("referral_id", "Id of the referral"),
         PERSON_ID,
-        _c("contact_id", "The contact that led to the referral", required=False),
-        _c("referral_date", "Date of the referral", DATE, standard="CIN CINreferralDate"),
-        _c("referral_source", "Who referred", CODE, codes=REFERRAL_SOURCES, standard="CIN ReferralSource"),
-        _c("referral_nfa", "Y if the referral ended in no further action", FLAG, standard="CIN ReferralNFA"),
-        _c("team", "Team the referral was allocated to", required=False),
+        Column("contact_id", "The contact that led to the referral", required=False),
+        Column("referral_date", "Date of the referral", DATE, standard="CIN CINreferralDate"),
+        Column("referral_source", "Who referred", CODE, codes=REFERRAL_SOURCES, standard="CIN ReferralSource"),
+        Column("referral_nfa", "Y if the referral ended in no further action", FLAG, standard="CIN ReferralNFA"),
+        Column("team", "Team the referral was allocated to", required=False),
     ),
 )
 
@@ -178,14 +176,14 @@ CRS_ASSESSMENTS = Feed(
     source="crs", name="assessments", key=("assessment_id",), start_end=("start_date", "authorised_date"),
     description="One row per children and families (single) assessment.",
     columns=(
-        _c("assessment_id", "Id of the assessment"),
+        Column("assessment_id", "Id of the assessment"),
         PERSON_ID,
-        _c("referral_id", "The referral the assessment follows", required=False),
-        _c("start_date", "Date the assessment started", DATE, standard="CIN AssessmentActualStartDate"),
-        _c("authorised_date", "Date the assessment was authorised (completed); empty while open", DATE,
+        Column("referral_id", "The referral the assessment follows", required=False),
+        Column("start_date", "Date the assessment started", DATE, standard="CIN AssessmentActualStartDate"),
+        Column("authorised_date", "Date the assessment was authorised (completed); empty while open", DATE,
            required=False, standard="CIN AssessmentAuthorisationDate"),
-        _c("is_pre_birth", "Y for an unborn or pre-birth assessment", FLAG),
-        _c("team", "Team holding the assessment", required=False),
+        Column("is_pre_birth", "Y for an unborn or pre-birth assessment", FLAG),
+        Column("team", "Team holding the assessment", required=False),
     ),
 )
 
@@ -193,14 +191,14 @@ CRS_S47_ENQUIRIES = Feed(
     source="crs", name="s47_enquiries", key=("s47_id",),
     description="One row per section 47 enquiry, dated from its strategy discussion.",
     columns=(
-        _c("s47_id", "Id of the enquiry"),
+        Column("s47_id", "Id of the enquiry"),
         PERSON_ID,
-        _c("referral_id", "The referral the enquiry belongs to", required=False),
-        _c("strategy_discussion_date", "Date of the strategy discussion that started the enquiry", DATE,
+        Column("referral_id", "The referral the enquiry belongs to", required=False),
+        Column("strategy_discussion_date", "Date of the strategy discussion that started the enquiry", DATE,
            standard="CIN S47ActualStartDate"),
-        _c("icpc_required", "Y if the enquiry concluded an ICPC is needed; empty while open", FLAG, required=False,
+        Column("icpc_required", "Y if the enquiry concluded an ICPC is needed; empty while open", FLAG, required=False,
            standard="CIN ICPCnotRequired (inverted)"),
-        _c("outcome_date", "Date the enquiry concluded; empty while open", DATE, required=False),
+        Column("outcome_date", "Date the enquiry concluded; empty while open", DATE, required=False),
     ),
 )
 
@@ -208,11 +206,11 @@ CRS_ICPCS = Feed(
     source="crs", name="icpcs", key=("icpc_id",),
     description="One row per initial child protection conference.",
     columns=(
-        _c("icpc_id", "Id of the conference"),
+        Column("icpc_id", "Id of the conference"),
         PERSON_ID,
-        _c("s47_id", "The section 47 enquiry that led to it", required=False),
-        _c("icpc_date", "Date of the conference", DATE, standard="CIN DateOfInitialCPC"),
-        _c("cp_plan_required", "Y if the child was made subject to a child protection plan", FLAG),
+        Column("s47_id", "The section 47 enquiry that led to it", required=False),
+        Column("icpc_date", "Date of the conference", DATE, standard="CIN DateOfInitialCPC"),
+        Column("cp_plan_required", "Y if the child was made subject to a child protection plan", FLAG),
     ),
 )
 
@@ -220,12 +218,12 @@ CRS_CP_PLANS = Feed(
     source="crs", name="cp_plans", key=("cp_plan_id",), start_end=("start_date", "end_date"),
     description="One row per child protection plan.",
     columns=(
-        _c("cp_plan_id", "Id of the plan"),
+        Column("cp_plan_id", "Id of the plan"),
         PERSON_ID,
-        _c("icpc_id", "The conference that made the plan", required=False),
-        _c("start_date", "Date the plan started", DATE, standard="CIN CPPstartDate"),
-        _c("end_date", "Date the plan ended; empty while open", DATE, required=False, standard="CIN CPPendDate"),
-        _c("initial_category", "Initial category of abuse", CODE, codes=CP_CATEGORIES,
+        Column("icpc_id", "The conference that made the plan", required=False),
+        Column("start_date", "Date the plan started", DATE, standard="CIN CPPstartDate"),
+        Column("end_date", "Date the plan ended; empty while open", DATE, required=False, standard="CIN CPPendDate"),
+        Column("initial_category", "Initial category of abuse", CODE, codes=CP_CATEGORIES,
            standard="CIN InitialCategoryOfAbuse"),
     ),
 )
@@ -234,13 +232,15 @@ CRS_CIN_EPISODES = Feed(
     source="crs", name="cin_episodes", key=("cin_episode_id",), start_end=("start_date", "end_date"),
     description="One row per children-in-need episode (CIN census CINdetails).",
     columns=(
-        _c("cin_episode_id", "Id of the episode"),
+        Column("cin_episode_id", "Id of the episode"),
         PERSON_ID,
-        _c("referral_id", "The referral that opened the episode", required=False),
-        _c("start_date", "Date the episode started (the referral date)", DATE, standard="CIN CINreferralDate"),
-        _c("end_date", "Date the episode closed; empty while open", DATE, required=False, standard="CIN CINclosureDate"),
-        _c("primary_need", "Primary need code", CODE, codes=PRIMARY_NEEDS, standard="CIN PrimaryNeedCode"),
-        _c("closure_reason", "Reason for closure; empty while open", CODE, required=False, codes=CIN_CLOSURE_REASONS,
+        Column("referral_id", "The referral that opened the episode", required=False),
+        Column("start_date", "Date the episode started (the referral date)", DATE, standard="CIN CINreferralDate"),
+        Column("end_date", "Date the episode closed; empty while open", DATE, required=False,
+               standard="CIN CINclosureDate"),
+        Column("primary_need", "Primary need code", CODE, codes=PRIMARY_NEEDS, standard="CIN PrimaryNeedCode"),
+        Column("closure_reason", "Reason for closure; empty while open", CODE, required=False,
+               codes=CIN_CLOSURE_REASONS,
            standard="CIN ReasonForClosure"),
     ),
 )
@@ -249,16 +249,17 @@ CRS_LOOKED_AFTER_EPISODES = Feed(
     source="crs", name="looked_after_episodes", key=("la_episode_id",), start_end=("start_date", "end_date"),
     description="One row per looked-after episode: a period with one legal status and one placement (SSDA903 episodes).",
     columns=(
-        _c("la_episode_id", "Id of the episode"),
+        Column("la_episode_id", "Id of the episode"),
         PERSON_ID,
-        _c("start_date", "Date the episode started", DATE, standard="SSDA903 DECOM"),
-        _c("end_date", "Date the episode ended; empty while open", DATE, required=False, standard="SSDA903 DEC"),
-        _c("reason_new_episode", "Why a new episode started", CODE, codes=REASONS_NEW_EPISODE, standard="SSDA903 RNE"),
-        _c("legal_status", "Legal status", CODE, codes=LEGAL_STATUSES, standard="SSDA903 LS"),
-        _c("placement_type", "Placement type", CODE, codes=PLACEMENT_TYPES, standard="SSDA903 PLACE"),
-        _c("reason_episode_ceased", "Why the episode ended; empty while open", CODE, required=False,
+        Column("start_date", "Date the episode started", DATE, standard="SSDA903 DECOM"),
+        Column("end_date", "Date the episode ended; empty while open", DATE, required=False, standard="SSDA903 DEC"),
+        Column("reason_new_episode", "Why a new episode started", CODE, codes=REASONS_NEW_EPISODE,
+               standard="SSDA903 RNE"),
+        Column("legal_status", "Legal status", CODE, codes=LEGAL_STATUSES, standard="SSDA903 LS"),
+        Column("placement_type", "Placement type", CODE, codes=PLACEMENT_TYPES, standard="SSDA903 PLACE"),
+        Column("reason_episode_ceased", "Why the episode ended; empty while open", CODE, required=False,
            codes=REASONS_EPISODE_CEASED, standard="SSDA903 REC"),
-        _c("placement_postcode", "Placement postcode (raw zone only)", required=False, standard="SSDA903 PL_POST"),
+        Column("placement_postcode", "Placement postcode (raw zone only)", required=False, standard="SSDA903 PL_POST"),
     ),
 )
 
@@ -267,15 +268,15 @@ CRS_MISSING_EPISODES = Feed(
     description="One row per missing or away-from-placement episode recorded by the council (SSDA903 missing table, "
     "with date-times, extended to children missing from home).",
     columns=(
-        _c("episode_id", "Case recording system's id of the episode"),
+        Column("episode_id", "Case recording system's id of the episode"),
         PERSON_ID,
-        _c("missing_type", "M missing, A away from placement without authorisation", CODE, codes=MISSING_TYPES,
+        Column("missing_type", "M missing, A away from placement without authorisation", CODE, codes=MISSING_TYPES,
            standard="SSDA903 MISSING"),
-        _c("missing_start", "Date-time the episode started", DATETIME, standard="SSDA903 MIS_START (with time)"),
-        _c("missing_end", "Date-time the child returned; empty while the episode is open", DATETIME, required=False,
+        Column("missing_start", "Date-time the episode started", DATETIME, standard="SSDA903 MIS_START (with time)"),
+        Column("missing_end", "Date-time the child returned; empty while the episode is open", DATETIME, required=False,
            standard="SSDA903 MIS_END (with time)"),
-        _c("looked_after", "Y if the child was looked after when the episode started", FLAG),
-        _c("team", "Team holding the child's case"),
+        Column("looked_after", "Y if the child was looked after when the episode started", FLAG),
+        Column("team", "Team holding the child's case"),
     ),
 )
 
@@ -283,13 +284,13 @@ CRS_RETURN_HOME_INTERVIEWS = Feed(
     source="crs", name="return_home_interviews", key=("rhi_id",),
     description="One row per return home interview record on the council's RHI form.",
     columns=(
-        _c("rhi_id", "Case recording system's id of the RHI form"),
-        _c("episode_id", "The missing episode the interview follows"),
-        _c("offered_at", "Date-time the interview was offered", DATETIME, required=False),
-        _c("interview_at", "Date-time the interview took place", DATETIME, required=False),
-        _c("outcome", "Outcome picklist", CODE, codes=RHI_OUTCOMES,
+        Column("rhi_id", "Case recording system's id of the RHI form"),
+        Column("episode_id", "The missing episode the interview follows"),
+        Column("offered_at", "Date-time the interview was offered", DATETIME, required=False),
+        Column("interview_at", "Date-time the interview took place", DATETIME, required=False),
+        Column("outcome", "Outcome picklist", CODE, codes=RHI_OUTCOMES,
            standard="Annex A list 8 / SSD offered and accepted flags, extended"),
-        _c("conducted_by", "Who offered or held the interview", CODE, codes=RHI_CONDUCTED_BY),
+        Column("conducted_by", "Who offered or held the interview", CODE, codes=RHI_CONDUCTED_BY),
     ),
 )
 
@@ -298,17 +299,17 @@ CRS_CARE_LEAVERS = Feed(
     description="One row per young person the council has leaving-care duties to, as at the extract.",
     columns=(
         PERSON_ID,
-        _c("eligibility_category", "Leaving-care category", CODE, codes=CARE_LEAVER_CATEGORIES),
-        _c("eligibility_date", "Date the young person became eligible (13 weeks looked after since 14, aged 16+)",
+        Column("eligibility_category", "Leaving-care category", CODE, codes=CARE_LEAVER_CATEGORIES),
+        Column("eligibility_date", "Date the young person became eligible (13 weeks looked after since 14, aged 16+)",
            DATE, required=False),
-        _c("personal_adviser_id", "Worker id of the personal adviser; empty if none allocated", required=False),
-        _c("in_touch", "Whether the council is in touch", CODE, required=False, codes=IN_TOUCH,
+        Column("personal_adviser_id", "Worker id of the personal adviser; empty if none allocated", required=False),
+        Column("in_touch", "Whether the council is in touch", CODE, required=False, codes=IN_TOUCH,
            standard="SSDA903 OC3 IN_TOUCH"),
-        _c("activity", "Main activity (education, training, employment)", CODE, required=False, codes=ACTIVITIES,
+        Column("activity", "Main activity (education, training, employment)", CODE, required=False, codes=ACTIVITIES,
            standard="SSDA903 OC3 ACTIV"),
-        _c("accommodation", "Accommodation and its suitability (1 suitable, 2 not)", CODE, required=False,
+        Column("accommodation", "Accommodation and its suitability (1 suitable, 2 not)", CODE, required=False,
            codes=ACCOMMODATION, standard="SSDA903 OC3 ACCOM"),
-        _c("in_education", "Y if in higher education or training past 21 (duties extend to 25)", FLAG),
+        Column("in_education", "Y if in higher education or training past 21 (duties extend to 25)", FLAG),
     ),
 )
 
@@ -316,10 +317,10 @@ CRS_PATHWAY_PLAN_EVENTS = Feed(
     source="crs", name="pathway_plan_events", key=("event_id",),
     description="Every needs assessment, pathway plan and pathway plan review, one row each (not only the latest).",
     columns=(
-        _c("event_id", "Id of the event"),
+        Column("event_id", "Id of the event"),
         PERSON_ID,
-        _c("event_type", "NEEDS_ASSESSMENT, PATHWAY_PLAN or PATHWAY_PLAN_REVIEW", CODE, codes=PATHWAY_EVENTS),
-        _c("event_date", "Date the assessment, plan or review was completed", DATE),
+        Column("event_type", "NEEDS_ASSESSMENT, PATHWAY_PLAN or PATHWAY_PLAN_REVIEW", CODE, codes=PATHWAY_EVENTS),
+        Column("event_date", "Date the assessment, plan or review was completed", DATE),
     ),
 )
 
@@ -327,12 +328,12 @@ CRS_ALLOCATIONS = Feed(
     source="crs", name="allocations", key=("allocation_id",), start_end=("start_date", "end_date"),
     description="One row per allocation of a child's case to a worker.",
     columns=(
-        _c("allocation_id", "Id of the allocation"),
+        Column("allocation_id", "Id of the allocation"),
         PERSON_ID,
-        _c("worker_id", "HR employee id or agency worker id of the allocated worker"),
-        _c("team", "Team of the allocation"),
-        _c("start_date", "Date the allocation started", DATE),
-        _c("end_date", "Date it ended; empty while current", DATE, required=False),
+        Column("worker_id", "HR employee id or agency worker id of the allocated worker"),
+        Column("team", "Team of the allocation"),
+        Column("start_date", "Date the allocation started", DATE),
+        Column("end_date", "Date it ended; empty while current", DATE, required=False),
     ),
 )
 
@@ -340,13 +341,13 @@ CRS_VISITS = Feed(
     source="crs", name="visits", key=("visit_id",), snapshot=False,
     description="One row per statutory visit. Incremental: rows changed since the last extract.",
     columns=(
-        _c("visit_id", "Id of the visit"),
+        Column("visit_id", "Id of the visit"),
         PERSON_ID,
-        _c("worker_id", "Worker who visited"),
-        _c("visit_date", "Date of the visit", DATE),
-        _c("visit_type", "Kind of statutory visit", CODE, codes=VISIT_TYPES),
-        _c("seen_alone", "Y if the child was seen alone", FLAG),
-        _c("updated_at", "When the record last changed in the source system", DATETIME),
+        Column("worker_id", "Worker who visited"),
+        Column("visit_date", "Date of the visit", DATE),
+        Column("visit_type", "Kind of statutory visit", CODE, codes=VISIT_TYPES),
+        Column("seen_alone", "Y if the child was seen alone", FLAG),
+        Column("updated_at", "When the record last changed in the source system", DATETIME),
     ),
 )
 
@@ -355,13 +356,13 @@ CRS_TRACKER_ENTRIES = Feed(
     description="One row per child on one of the improvement plan's trackers (unborn, MASE, edge of care, missing, "
     "s47 to ICPC, return home from s20, escalations by conference chairs and IROs).",
     columns=(
-        _c("entry_id", "Id of the tracker entry"),
+        Column("entry_id", "Id of the tracker entry"),
         PERSON_ID,
-        _c("tracker", "Which tracker", CODE, codes=TRACKERS),
-        _c("start_date", "Date the child was added", DATE),
-        _c("end_date", "Date the entry was closed; empty while open", DATE, required=False),
-        _c("raised_by", "For escalations: CP_CHAIR or IRO", required=False),
-        _c("resolved", "Y once the concern or escalation is resolved", FLAG),
+        Column("tracker", "Which tracker", CODE, codes=TRACKERS),
+        Column("start_date", "Date the child was added", DATE),
+        Column("end_date", "Date the entry was closed; empty while open", DATE, required=False),
+        Column("raised_by", "For escalations: CP_CHAIR or IRO", required=False),
+        Column("resolved", "Y once the concern or escalation is resolved", FLAG),
     ),
 )
 
@@ -371,14 +372,16 @@ HR_POSTS = Feed(
     source="hr", name="posts", key=("snapshot_date", "post_id"),
     description="The establishment: one row per budgeted post per month-end snapshot.",
     columns=(
-        _c("snapshot_date", "Month-end date of the snapshot", DATE),
-        _c("post_id", "Id of the post"),
-        _c("service_area", "Service area (the council's reference data: service_areas.csv)", CODE, codes=SERVICE_AREAS),
-        _c("team", "Team"),
-        _c("role_group", "MANAGER, SOCIAL_WORKER or OTHER", CODE, codes=ROLE_GROUPS, standard="CSWW role groupings"),
-        _c("role", "Job title"),
-        _c("budgeted_fte", "Budgeted full-time equivalent", NUMBER),
-        _c("case_holding", "Y if the post holds cases", FLAG, standard="CSWW case holder"),
+        Column("snapshot_date", "Month-end date of the snapshot", DATE),
+        Column("post_id", "Id of the post"),
+        Column("service_area", "Service area (the council's reference data: service_areas.csv)", CODE,
+               codes=SERVICE_AREAS),
+        Column("team", "Team"),
+        Column("role_group", "MANAGER, SOCIAL_WORKER or OTHER", CODE, codes=ROLE_GROUPS,
+               standard="CSWW role groupings"),
+        Column("role", "Job title"),
+        Column("budgeted_fte", "Budgeted full-time equivalent", NUMBER),
+        Column("case_holding", "Y if the post holds cases", FLAG, standard="CSWW case holder"),
     ),
 )
 
@@ -386,18 +389,20 @@ HR_EMPLOYEES = Feed(
     source="hr", name="employees", key=("snapshot_date", "employee_id"), start_end=("start_date", "leaving_date"),
     description="One row per directly employed worker per month-end snapshot (leavers stay in the month they left).",
     columns=(
-        _c("snapshot_date", "Month-end date of the snapshot", DATE),
-        _c("employee_id", "HR employee id"),
-        _c("post_id", "The post held", required=False),
-        _c("service_area", "Service area (the council's reference data: service_areas.csv)", CODE, codes=SERVICE_AREAS),
-        _c("team", "Team"),
-        _c("role_group", "MANAGER, SOCIAL_WORKER or OTHER", CODE, codes=ROLE_GROUPS),
-        _c("fte", "Contracted full-time equivalent", NUMBER, standard="CSWW FTE"),
-        _c("case_holding", "Y if the worker holds cases", FLAG),
-        _c("is_asye", "Y for a newly qualified worker in the Assessed and Supported Year in Employment", FLAG),
-        _c("start_date", "Date the worker started", DATE),
-        _c("leaving_date", "Date the worker left; empty if still employed", DATE, required=False),
-        _c("leaving_reason", "Reason for leaving, from the exit interview", CODE, required=False, codes=LEAVING_REASONS,
+        Column("snapshot_date", "Month-end date of the snapshot", DATE),
+        Column("employee_id", "HR employee id"),
+        Column("post_id", "The post held", required=False),
+        Column("service_area", "Service area (the council's reference data: service_areas.csv)", CODE,
+               codes=SERVICE_AREAS),
+        Column("team", "Team"),
+        Column("role_group", "MANAGER, SOCIAL_WORKER or OTHER", CODE, codes=ROLE_GROUPS),
+        Column("fte", "Contracted full-time equivalent", NUMBER, standard="CSWW FTE"),
+        Column("case_holding", "Y if the worker holds cases", FLAG),
+        Column("is_asye", "Y for a newly qualified worker in the Assessed and Supported Year in Employment", FLAG),
+        Column("start_date", "Date the worker started", DATE),
+        Column("leaving_date", "Date the worker left; empty if still employed", DATE, required=False),
+        Column("leaving_reason", "Reason for leaving, from the exit interview", CODE, required=False,
+               codes=LEAVING_REASONS,
            standard="CSWW reason for leaving"),
     ),
 )
@@ -408,17 +413,18 @@ AGENCY_ASSIGNMENTS = Feed(
     source="agency", name="assignments", key=("assignment_id",), start_end=("start_date", "end_date"),
     description="One row per agency worker assignment from the supplier.",
     columns=(
-        _c("assignment_id", "Supplier's id of the assignment"),
-        _c("worker_id", "Agency worker id (the id allocations use)"),
-        _c("supplier", "Agency supplier"),
-        _c("service_area", "Service area (the council's reference data: service_areas.csv)", CODE, codes=SERVICE_AREAS),
-        _c("team", "Team"),
-        _c("role_group", "MANAGER, SOCIAL_WORKER or OTHER", CODE, codes=ROLE_GROUPS),
-        _c("fte", "Full-time equivalent of the assignment", NUMBER),
-        _c("case_holding", "Y if the worker holds cases", FLAG),
-        _c("covering_post_id", "The vacant post the assignment covers", required=False),
-        _c("start_date", "Date the assignment started", DATE),
-        _c("end_date", "Date it ended; empty if current", DATE, required=False),
+        Column("assignment_id", "Supplier's id of the assignment"),
+        Column("worker_id", "Agency worker id (the id allocations use)"),
+        Column("supplier", "Agency supplier"),
+        Column("service_area", "Service area (the council's reference data: service_areas.csv)", CODE,
+               codes=SERVICE_AREAS),
+        Column("team", "Team"),
+        Column("role_group", "MANAGER, SOCIAL_WORKER or OTHER", CODE, codes=ROLE_GROUPS),
+        Column("fte", "Full-time equivalent of the assignment", NUMBER),
+        Column("case_holding", "Y if the worker holds cases", FLAG),
+        Column("covering_post_id", "The vacant post the assignment covers", required=False),
+        Column("start_date", "Date the assignment started", DATE),
+        Column("end_date", "Date it ended; empty if current", DATE, required=False),
     ),
 )
 
@@ -429,15 +435,15 @@ POLICE_MISSING_NOTIFICATIONS = Feed(
     start_end=("reported_missing_at", "found_at"),
     description="One row per missing-person notification the police sent to the council about a child.",
     columns=(
-        _c("notification_id", "Police notification id"),
-        _c("police_person_reference", "Police's own person reference"),
-        _c("crs_person_id", "The council's person id, where the police know it (shared via the MASH)",
+        Column("notification_id", "Police notification id"),
+        Column("police_person_reference", "Police's own person reference"),
+        Column("crs_person_id", "The council's person id, where the police know it (shared via the MASH)",
            required=False),
-        _c("nhs_number", "NHS number, where known", required=False),
-        _c("date_of_birth", "Date of birth as the police recorded it", DATE, required=False),
-        _c("reported_missing_at", "When the child was reported missing", DATETIME),
-        _c("found_at", "When the child was found or returned; empty while missing", DATETIME, required=False),
-        _c("risk_level", "Police risk grading", CODE, codes=POLICE_RISK_LEVELS),
+        Column("nhs_number", "NHS number, where known", required=False),
+        Column("date_of_birth", "Date of birth as the police recorded it", DATE, required=False),
+        Column("reported_missing_at", "When the child was reported missing", DATETIME),
+        Column("found_at", "When the child was found or returned; empty while missing", DATETIME, required=False),
+        Column("risk_level", "Police risk grading", CODE, codes=POLICE_RISK_LEVELS),
     ),
 )
 
@@ -445,15 +451,15 @@ PROVIDER_RETURN_INTERVIEWS = Feed(
     source="provider", name="return_interviews", key=("provider_rhi_id",),
     description="One row per return interview referral handled by the commissioned return-interview provider.",
     columns=(
-        _c("provider_rhi_id", "Provider's id of the referral"),
-        _c("crs_person_id", "The council's person id of the child"),
-        _c("crs_episode_id", "The council's missing episode id, where the referral gave it", required=False),
-        _c("police_notification_id", "The police notification, where the referral came from the police",
+        Column("provider_rhi_id", "Provider's id of the referral"),
+        Column("crs_person_id", "The council's person id of the child"),
+        Column("crs_episode_id", "The council's missing episode id, where the referral gave it", required=False),
+        Column("police_notification_id", "The police notification, where the referral came from the police",
            required=False),
-        _c("referral_received_at", "When the provider received the referral", DATETIME),
-        _c("offered_at", "When the interview was offered", DATETIME, required=False),
-        _c("interview_at", "When the interview took place", DATETIME, required=False),
-        _c("outcome", "Outcome picklist", CODE, codes=RHI_OUTCOMES),
+        Column("referral_received_at", "When the provider received the referral", DATETIME),
+        Column("offered_at", "When the interview was offered", DATETIME, required=False),
+        Column("interview_at", "When the interview took place", DATETIME, required=False),
+        Column("outcome", "Outcome picklist", CODE, codes=RHI_OUTCOMES),
     ),
 )
 

@@ -36,11 +36,11 @@ EDUCATION_EXCLUSIONS = Feed(
     source="education", name="exclusions", key=("exclusion_id",), start_end=("start_date", "end_date"),
     description="One row per exclusion of a child from school (a throwaway feed of tests/test_add_feed.py).",
     columns=(
-        _c("exclusion_id", "Id of the exclusion"),
+        Column("exclusion_id", "Id of the exclusion"),
         PERSON_ID,
-        _c("start_date", "First day of the exclusion", DATE),
-        _c("end_date", "Last day of the exclusion; empty for a permanent one", DATE, required=False),
-        _c("exclusion_type", "Fixed period or permanent", CODE, codes=EXCLUSION_TYPES),
+        Column("start_date", "First day of the exclusion", DATE),
+        Column("end_date", "Last day of the exclusion; empty for a permanent one", DATE, required=False),
+        Column("exclusion_type", "Fixed period or permanent", CODE, codes=EXCLUSION_TYPES),
     ),
 )
 
