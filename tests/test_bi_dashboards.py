@@ -22,11 +22,11 @@ from warehouse import db
 from safeguarding import bi
 
 from conftest import free_port
-from helpers import chromium, query
+from helpers import chromium, dbt_var, query
 
 pytestmark = pytest.mark.slow
 
-THRESHOLD = 5
+THRESHOLD = dbt_var("suppression_threshold")
 
 
 

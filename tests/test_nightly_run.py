@@ -20,7 +20,7 @@ from synthetic.generate import FILE_DEFECTS, ROW_DEFECTS, generate_night, landin
 from warehouse.pseudonymisation import pseudonym
 
 from conftest import NIGHTLY_RUN_NIGHT, TEST_KEY
-from helpers import query
+from helpers import dbt_var, query
 
 pytestmark = pytest.mark.slow
 NIGHT = NIGHTLY_RUN_NIGHT  # before the DAGs' start date until issue #16 (conftest.py)
@@ -64,12 +64,13 @@ def expected_from_files(landing: Path, night: date) -> dict:
         if offered_at and (episode_id not in first_offer or when(offered_at) < first_offer[episode_id]):
             first_offer[episode_id] = when(offered_at)
     returned = {e: when(r["missing_end"]) for e, r in episodes.items() if r["missing_end"]}
-    # Pending: no offer yet, and the 72 hours run to or past the end of the extract day.
+    # Pending: no offer yet, and the timescale's hours run to or past the end of the extract day.
+    timescale = timedelta(hours=dbt_var("rhi_timescale_hours"))
     extract_end = datetime.combine(night + timedelta(days=1), datetime.min.time(), tzinfo=LONDON)
     pending = {e for e, back in returned.items()
-               if e not in first_offer and back + timedelta(hours=72) >= extract_end}
+               if e not in first_offer and back + timescale >= extract_end}
     on_time = sum(1 for e, back in returned.items()
-                  if e in first_offer and back <= first_offer[e] <= back + timedelta(hours=72))
+                  if e in first_offer and back <= first_offer[e] <= back + timescale)
     return {"episodes": len(episodes), "returned": len(returned) - len(pending), "on_time": on_time,
             "unlinked_provider_returns": sum(1 for p in provider if not p["crs_episode_id"]),
             "a_person": next(iter(episodes.values()))["person_id"]}
