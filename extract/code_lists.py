@@ -56,12 +56,19 @@ CENSUS_BOOLEANS = CodeList(("true", "false", "TRUE", "FALSE", "1", "0"),
                            "spreadsheets write them.")
 LEGAL_STATUSES = CodeList(("C1", "C2", "D1", "E1", "J1", "J2", "J3", "L1", "L2", "L3", "V2", "V3", "V4"),
                           "DfE SSDA903 children looked after return, episodes table, field LS (legal status).")
+# Every collection year's codes: an episode keeps the code it was recorded with, and a folder of
+# returns may hold any year's. Which year accepts which code is not checked here.
 PLACEMENT_TYPES = CodeList(
     ("A3", "A4", "A5", "A6", "H5", "K1", "K2", "P1", "P2", "P3", "R1", "R2", "R3", "R5", "S1", "T0", "T1", "T2", "T3",
-     "T4", "U1", "U2", "U3", "U4", "U5", "U6", "Z1"),
-    "DfE SSDA903 children looked after return, episodes table, field PLACE (placement type).")
-SEXES = CodeList(("1", "2"),
-                 "DfE SSDA903 children looked after return, header and UASC tables, field SEX: 1 male, 2 female.")
+     "T4", "U1", "U2", "U3", "U4", "U5", "U6", "Z1", "K3", "Z11", "Z12", "Z13", "Z14"),
+    "DfE SSDA903 children looked after return, episodes table, field PLACE (placement type), as the DfE "
+    "validator's rule 146 checks it (data-to-insight/csc-validator-be-903): the first 27 codes to 2023-24; "
+    "2024-25 adds K3; 2025-26 adds Z11 to Z14 and no longer accepts H5, P2 and Z1.")
+# Both codings are accepted, as a folder may hold returns of either side of 2024-25; the crs__people
+# mapping (extract/returns/mappings/ssda903/) turns M, F and U into GENDERS' 1, 2 and 0.
+SEXES = CodeList(("1", "2", "M", "F", "U"),
+                 "DfE SSDA903 children looked after return, header and UASC tables, field SEX, as the DfE "
+                 "validator's rule 101 checks it: to 2023-24 1 male, 2 female; from 2024-25 M, F or U.")
 CATEGORIES_OF_NEED = CodeList(("N1", "N2", "N3", "N4", "N5", "N6", "N7", "N8"),
                               "DfE SSDA903 children looked after return, episodes table, field CIN (category of "
                               "need): the census's PrimaryNeedCode less N9 (other than children in need) and N0 "
@@ -96,10 +103,18 @@ CARE_LEAVER_CATEGORIES = CodeList(("ELIGIBLE", "RELEVANT", "FORMER_RELEVANT", "Q
                                   "Placement and Case Review (England) Regulations 2010.")
 IN_TOUCH = CodeList(("YES", "NO", "DIED", "REFU", "NREQ", "RHOM"),
                     "DfE SSDA903 children looked after return, OC3 table (care leavers), field IN_TOUCH.")
-# F3/P3 (training or employment) are the codes of returns before F4/F5 split them; "0" is the
-# 903's "no information" (the young person died, refused, or needs no service).
-ACTIVITIES = CodeList(("F1", "P1", "F2", "P2", "F4", "P4", "F5", "P5", "G4", "G5", "G6", "OTH", "F3", "P3", "0"),
-                      "DfE SSDA903 children looked after return, OC3 table (care leavers), field ACTIV.")
+# "0" is the 903's "no information" (the young person died, refused, or needs no service).
+ACTIVITIES_SSDA903 = CodeList(
+    ("F1", "P1", "F2", "P2", "F4", "P4", "F5", "P5", "G4", "G5", "G6", "F3", "P3", "0"),
+    "DfE SSDA903 children looked after return, OC3 table (care leavers), field ACTIV. The DfE validator's "
+    "rule 132 (2022-23 onwards) accepts all but F3 and P3 (training or employment, written before F4 and F5 "
+    "split them), which older returns hold (the public fake SSDA903 return in tests/data does).")
+# The generator draws from this tuple by position (synthetic/generate.py): keep its order.
+ACTIVITIES = CodeList(
+    ("F1", "P1", "F2", "P2", "F4", "P4", "F5", "P5", "G4", "G5", "G6", "OTH", "F3", "P3", "0"),
+    "The SSDA903 OC3 field ACTIV's codes (ACTIVITIES_SSDA903), and OTH, this project's code for a case "
+    "recording system's activity that has no 903 code (not EET, not NEET: unknown in the marts).")
+assert set(ACTIVITIES) == set(ACTIVITIES_SSDA903) | {"OTH"}
 # A letter for the kind of accommodation (ACCOMMODATION_KINDS), then 1 suitable / 2 not suitable; "0" no
 # information. S (no fixed abode, homeless) and X (in custody) are never suitable: S1 and X1 are not codes.
 ACCOMMODATION_KINDS = "BCDEGHKRSTUVWXYZ"

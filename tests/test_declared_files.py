@@ -132,11 +132,11 @@ def test_no_code_list_is_copied_in_python():
 def test_a_copied_code_list_is_found(tmp_path):
     """The check above fails on a copy, whole or in part, and leaves other strings alone."""
     module = tmp_path / "copy.py"
-    module.write_text('SEXES = ("1", "2")\n'
+    module.write_text('CATEGORIES = ("NEG", "PHY", "SAB", "EMO", "MUL")\n'
                       'TOUCH = ("REFU", "NREQ", "RHOM", "DIED")\n'
                       'RESPITE = ("V3", "V4")\n'  # two codes of a list: a rule's choice, not a copy
                       'WORDS = ("alpha", "beta", "gamma")\n')
-    assert copied_code_lists([module]) == [f"{module}:1 copies SEXES", f"{module}:2 copies part of IN_TOUCH"]
+    assert copied_code_lists([module]) == [f"{module}:1 copies CP_CATEGORIES", f"{module}:2 copies part of IN_TOUCH"]
 
 
 def test_every_code_list_names_its_source():

@@ -6,7 +6,7 @@ The census is one XML file per council and year::
       Header / CollectionDetails (Collection CIN, Year, ReferenceDate), Source (LEA, ...)
       Children / Child (one per child)
         ChildIdentifiers      LAchildID, UPN, PersonBirthDate, ExpectedPersonBirthDate,
-                              GenderCurrent (Sex from the 2025-26 collection), PersonDeathDate
+                              GenderCurrent (Sex from the 2024-25 collection), PersonDeathDate
         ChildCharacteristics  Ethnicity, Disabilities/Disability
         CINdetails (1..n)     CINreferralDate, ReferralSource, PrimaryNeedCode, CINclosureDate,
                               ReasonForClosure, DateOfInitialCPC, ReferralNFA, and inside it:
@@ -88,11 +88,13 @@ CHILDREN = Feed(
         _column("UPN", "Unique pupil number", required=False),
         _column("PersonBirthDate", "Date of birth; empty for an unborn child", DATE, required=False),
         _column("ExpectedPersonBirthDate", "Expected date of birth of an unborn child", DATE, required=False),
-        # Not required here: from the 2025-26 collection the census writes Sex instead. The crs__people
-        # mapping needs one of the two, so a child with neither is quarantined there.
-        _column("GenderCurrent", "1 male, 2 female, 0 not recorded or unborn, 9 indeterminate (census to 2024-25)",
+        # Not required here: from the 2024-25 collection the census writes Sex instead (the DfE
+        # validator's rule 4180). The crs__people mapping needs one of the two, so a child with
+        # neither is quarantined there.
+        _column("GenderCurrent", "1 male, 2 female, 0 not recorded or unborn, 9 indeterminate (census to 2023-24)",
                 CODE, required=False, codes=feeds.GENDERS),
-        _column("Sex", "Sex as the census writes it from 2025-26 (1/M male, 2/F female)", required=False),
+        _column("Sex", "Sex as the census writes it from 2024-25: M male, F female, U (1 and 2 are read too)",
+                required=False),
         _column("PersonDeathDate", "Date of death", DATE, required=False),
         _column("Ethnicity", "Ethnic group", CODE, codes=feeds.ETHNICITIES),
         _column("Disabilities", "Disability codes, space-separated (NONE if none)", required=False),
@@ -387,8 +389,8 @@ def collect(folder: Path, landing: Path) -> dict[str, Path]:
 MAPPINGS: tuple[Mapping, ...] = (
     Mapping(
         target=feeds.CRS_PEOPLE, reads=(CHILDREN, ASSESSMENTS),
-        note="No NHS number or postcode. Gender from GenderCurrent, or from Sex (1/M, 2/F) in censuses from "
-             "2025-26. The census has no UASC flag: a child is counted as UASC when an assessment identified "
+        note="No NHS number or postcode. Gender from GenderCurrent, or from Sex (1/M, 2/F, U as 0) in "
+             "censuses from 2024-25. The census has no UASC flag: a child is counted as UASC when an assessment identified "
              "factor 9A (concerns as an unaccompanied asylum-seeking child), else N.",
         select=mapping_sql(SOURCE, feeds.CRS_PEOPLE),
     ),

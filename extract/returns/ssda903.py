@@ -18,7 +18,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from .. import feeds
-from ..code_lists import CATEGORIES_OF_NEED, PLACEMENT_PROVIDERS, REASONS_PLACE_CHANGE, REVIEW_PARTICIPATION, SEXES
+from ..code_lists import (ACTIVITIES_SSDA903, CATEGORIES_OF_NEED, PLACEMENT_PROVIDERS, REASONS_PLACE_CHANGE,
+                          REVIEW_PARTICIPATION, SEXES)
 from ..feeds import DATE_DMY, Column, Feed
 from . import Mapping, StatutoryReturn, csv_files_named, mapping_sql
 
@@ -37,7 +38,7 @@ HEADER = Feed(
     description="SSDA903 header: one row per child looked after in the year.",
     columns=(
         CHILD,
-        _column("SEX", "1 male, 2 female", feeds.CODE, codes=SEXES),
+        _column("SEX", "1 male, 2 female (to 2023-24); M, F or U (from 2024-25)", feeds.CODE, codes=SEXES),
         DOB,
         _column("ETHNIC", "Ethnic group", feeds.CODE, codes=feeds.ETHNICITIES),
         _column("UPN", "Unique pupil number", required=False),
@@ -88,7 +89,7 @@ OC3 = Feed(
         CHILD,
         DOB,
         _column("IN_TOUCH", "Whether the council is in touch around the birthday", feeds.CODE, codes=feeds.IN_TOUCH),
-        _column("ACTIV", "Main activity", feeds.CODE, codes=feeds.ACTIVITIES),
+        _column("ACTIV", "Main activity", feeds.CODE, codes=ACTIVITIES_SSDA903),
         _column("ACCOM", "Accommodation and its suitability", feeds.CODE, codes=feeds.ACCOMMODATION),
     ),
 )
@@ -109,7 +110,7 @@ UASC = Feed(
     description="SSDA903 UASC: one row per child who was an unaccompanied asylum-seeking child.",
     columns=(
         CHILD,
-        _column("SEX", "1 male, 2 female", feeds.CODE, codes=SEXES),
+        _column("SEX", "1 male, 2 female (to 2023-24); M, F or U (from 2024-25)", feeds.CODE, codes=SEXES),
         DOB,
         _column("DUC", "Date the child ceases (or ceased) to be a UASC: their 18th birthday", DATE_DMY, required=False),
     ),

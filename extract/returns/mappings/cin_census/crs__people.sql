@@ -4,8 +4,8 @@
 select c.LAchildID as person_id, '' as nhs_number, coalesce(c.PersonBirthDate, '') as date_of_birth,
        coalesce(c.ExpectedPersonBirthDate, '') as expected_date_of_birth,
        coalesce(nullif(c.GenderCurrent, ''),
-                case upper(coalesce(c.Sex, '')) when 'M' then '1' when '1' then '1'
-                     when 'F' then '2' when '2' then '2' else nullif(c.Sex, '') end, '') as gender,
+                case upper(trim(coalesce(c.Sex, ''))) when 'M' then '1' when '1' then '1'
+                     when 'F' then '2' when '2' then '2' when 'U' then '0' else nullif(c.Sex, '') end, '') as gender,
        coalesce(c.Ethnicity, '') as ethnicity,
        case when exists (select 1 from raw.cin_census__assessments a
                          where a._extract_date = %(extract_date)s::date and a.LAchildID = c.LAchildID
