@@ -93,7 +93,8 @@ def test_census_recognised_by_content_not_name(tmp_path):
 
 
 def test_census_from_2025_26_with_sex_instead_of_gender(settings, conn, tmp_path):
-    """The 2025-26 census replaced GenderCurrent with Sex (csc-validator-be-cin fake_data/CIN_Census_2026.xml)."""
+    """From the 2024-25 census, Sex replaced GenderCurrent (csc-validator-be-cin rule 4180 for 2024-25; its
+    fake_data/CIN_Census_2026.xml writes Sex)."""
     from extract.returns.importer import import_returns
 
     older = VALID.read_text(encoding="utf-8")
