@@ -92,7 +92,7 @@ def test_census_recognised_by_content_not_name(tmp_path):
     assert set(collect(tmp_path, tmp_path / "landing")) == set(BLOCK_OF_FEED)
 
 
-def test_census_from_2025_26_with_sex_instead_of_gender(settings, conn, tmp_path):
+def test_census_from_2024_25_with_sex_instead_of_gender(settings, conn, tmp_path):
     """From the 2024-25 census, Sex replaced GenderCurrent (csc-validator-be-cin rule 4180 for 2024-25; its
     fake_data/CIN_Census_2026.xml writes Sex)."""
     from extract.returns.importer import import_returns
