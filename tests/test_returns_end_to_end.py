@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from extract import feeds
+from extract.code_lists import ACTIVITIES_SSDA903
 from extract.load import RejectedFile
 from extract.returns.importer import import_returns
 from helpers import query
@@ -41,9 +42,11 @@ def dmy(text: str) -> date | None:
 
 
 def children_looked_after_at(as_at: date) -> int:
-    """SSDA903: looked after at 31 March = an episode started by then and not ended by then."""
+    """SSDA903: looked after at 31 March = an episode started by then and not ended by then. The
+    DfE's statistics leave out episodes under short breaks (legal status V3, V4)."""
     return len({e["CHILD"] for e in rows("episodes.csv")
-                if dmy(e["DECOM"]) <= as_at and (not e["DEC"] or dmy(e["DEC"]) > as_at)})
+                if dmy(e["DECOM"]) <= as_at and (not e["DEC"] or dmy(e["DEC"]) > as_at)
+                and e["LS"] not in ("V3", "V4")})
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
@@ -113,6 +116,16 @@ def test_children_looked_after_at_31_march(conn, imported):
         == [(expected,)]
 
 
+def test_short_break_episodes_are_left_out_and_listed(conn, imported):
+    """Every episode open in the year under V3 or V4 is an exclusion, none is counted."""
+    year_start = date(AS_AT.year - 1, 4, 1)
+    short_breaks = [e for e in rows("episodes.csv") if e["LS"] in ("V3", "V4") and dmy(e["DECOM"]) <= AS_AT
+                    and (not e["DEC"] or dmy(e["DEC"]) >= year_start)]
+    assert len(short_breaks) > 100
+    assert query(conn, "select count(*) from marts.mart_data_quality_exclusions where reason_code = 'SHORT_BREAK'") \
+        == [(len(short_breaks),)]
+
+
 def test_missing_episodes_are_counted_and_rhi_timeliness_is_not_measurable(conn, imported):
     missing = rows("missing.csv")
     assert query(conn, "select count(*), count(*) filter (where is_rhi_measurable), count(offered_within_72h) "
@@ -127,7 +140,7 @@ def test_care_leavers_in_touch(conn, imported):
     # Rows with a code outside the 903's lists are quarantined (two ACCOM '01'/'02' rows of
     # young people who died): count the young people in touch among the others.
     in_touch = sum(1 for r in rows("oc3.csv")
-                   if r["IN_TOUCH"] == "YES" and r["ACCOM"] in feeds.ACCOMMODATION and r["ACTIV"] in feeds.ACTIVITIES)
+                   if r["IN_TOUCH"] == "YES" and r["ACCOM"] in feeds.ACCOMMODATION and r["ACTIV"] in ACTIVITIES_SSDA903)
     assert in_touch > 0
     assert query(conn, "select count(*) filter (where is_in_touch) from marts.mart_pathway_plans") == [(in_touch,)]
 

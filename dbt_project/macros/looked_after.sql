@@ -8,6 +8,15 @@
     ({{ start_date }} <= {{ day }} and ({{ end_date }} is null or {{ end_date }} > {{ day }}))
 {%- endmacro %}
 
+{#- An episode under an agreed series of short-term placements (short breaks): SSDA903 legal
+    status V3 or V4. The DfE's children looked after statistics leave these children out ("numbers
+    and percentages exclude children looked after under an agreed series of short term
+    placements"), and they do not count towards a care leaver's 13 weeks (CPPCR 2010 reg 40(2)
+    and reg 48). -#}
+{% macro is_short_break(legal_status='legal_status') -%}
+    coalesce({{ legal_status }} in ('V3', 'V4'), false)
+{%- endmacro %}
+
 {#- A new period of care starts with an episode whose SSDA903 reason for new episode
     (RNE) is S ("started to be looked after"); every other RNE continues a period. -#}
 {% macro starts_period_of_care(reason_new_episode='reason_new_episode') -%}

@@ -63,7 +63,7 @@ counting_episodes as (
     from stg_crs__looked_after_episodes as episodes
     cross join as_at
     where episodes.start_date <= as_at.extract_date
-      and coalesce(episodes.legal_status, '') not in ('V3', 'V4')
+      and not {{ is_short_break('episodes.legal_status') }}
 ),
 
 -- Each episode's days from the 14th birthday, up to the extract date and the 18th birthday:

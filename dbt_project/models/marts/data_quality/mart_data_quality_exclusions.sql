@@ -19,6 +19,8 @@
                                QUALIFYING), and the looked-after episodes do not make them so.
     mart_looked_after_children / crs__looked_after_episodes
         NOT_IN_YEAR            an episode not open at any time in the 12 months to the as-at date.
+        SHORT_BREAK            an episode in the year under short breaks (legal status V3, V4),
+                               which the DfE's looked-after statistics leave out.
   Keys are pseudonymous; no names, no dates of birth.
 -#}
 with int_missing__council_episodes as (
@@ -97,6 +99,22 @@ exclusions as (
     from stg_crs__looked_after_episodes
     cross join looked_after_as_at
     where not {{ episode_in_looked_after_year('looked_after_as_at.as_at_date') }}
+
+    union all
+
+    select
+        'mart_looked_after_children',
+        'crs__looked_after_episodes',
+        {{ pseudonymise('la_episode_id', 'looked_after_episode') }},
+        {{ pseudonymise('person_id', 'person') }},
+        'SHORT_BREAK',
+        'A looked-after episode under an agreed series of short-term placements (legal status ' || legal_status
+            || '): the DfE''s looked-after statistics leave these out.',
+        null
+    from stg_crs__looked_after_episodes
+    cross join looked_after_as_at
+    where {{ episode_in_looked_after_year('looked_after_as_at.as_at_date') }}
+      and {{ is_short_break() }}
 )
 
 select * from exclusions

@@ -3,6 +3,10 @@
   as-at date (the extract date: macro extract_as_at; 31 March for an SSDA903 return), from
   the looked-after episodes and the child's person record.
 
+  Episodes under short breaks (legal status V3, V4; macro is_short_break) are left out, as
+  the DfE's statistics leave them out: a child looked after only under short breaks in the
+  year has no row, and their episodes are in mart_data_quality_exclusions (SHORT_BREAK).
+
   SSDA903 conventions (macros/looked_after.sql):
     looked after at the as-at date: an episode with start_date <= as-at and no end date or
         an end date after it (a child whose episode ends on 31 March is not looked after at
@@ -36,6 +40,7 @@ episodes as (
     from stg_crs__looked_after_episodes as episodes
     cross join year_window
     where {{ episode_in_looked_after_year('year_window.as_at_date', 'episodes.start_date', 'episodes.end_date') }}
+      and not {{ is_short_break('episodes.legal_status') }}
 ),
 
 -- The episode open at the as-at date (the latest-starting one, should two overlap).

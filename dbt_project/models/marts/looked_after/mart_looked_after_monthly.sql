@@ -3,7 +3,8 @@
   looked after at the month end (at the as-at date for the as-at month, which may not have
   ended), started and ceased to be looked after in the month. Same SSDA903 conventions as
   mart_looked_after_children (macros/looked_after.sql): a child whose episode ends on the
-  month's last day is not looked after at that month end.
+  month's last day is not looked after at that month end. Episodes under short breaks (legal
+  status V3, V4) are left out, as the DfE's statistics leave them out (macro is_short_break).
 
   Partnership-facing: counts from 1 to var('suppression_threshold') are suppressed (null,
   with an is_*_suppressed flag; 0 is a true zero), as DfE statistics do
@@ -40,6 +41,7 @@ episodes as (
            coalesce(people.is_uasc, false) as is_uasc
     from stg_crs__looked_after_episodes as episodes
     left join stg_crs__people as people using (person_id)
+    where not {{ is_short_break('episodes.legal_status') }}
 ),
 
 counts as (
