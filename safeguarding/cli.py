@@ -10,9 +10,8 @@
     safeguarding airflow ARGS...  run Airflow with the project's AIRFLOW_HOME (e.g. `safeguarding airflow standalone`)
     safeguarding psql             open psql on the warehouse
     safeguarding quality-report   build the nightly quality report (HTML) from the dq schema (docs/quality.md)
-    safeguarding roles            create or update the warehouse's roles and grants (warehouse/roles.py)
     safeguarding builds           the latest builds of the marts, and which run holds marts_build (--release)
-    safeguarding roles            create or update the warehouse's roles and grants (warehouse/audiences.yml)
+    safeguarding roles            create or update the warehouse's roles and grants (warehouse/audiences.yml, applied by warehouse/roles.py)
     safeguarding bi               Apache Superset with the partnership's dashboards, as the partnership role (safeguarding/bi.py)
 """
 
