@@ -262,18 +262,40 @@ def _not_before_birth(column: str, what: str) -> Check:
 
 
 def returns_checks(feed: Feed) -> list[Check]:
-    """The DfE validators' checks that matter for our measures, on a return's own tables.
+    """The DfE validators' checks that matter for our measures, on a return's own tables, and
+    a warning for each coded column whose codes depend on the collection year.
 
     Missing type (M or A) and start before end are already generated from the declaration
     (codes and ``start_end``); these are the checks across rows. Warnings: the DfE would
     query them with the council, and the rest of the return is still worth reading.
     """
+    nightly = feed.id in {f.id for f in FEEDS}  # a nightly feed keeps the codes episodes were recorded with
+    checks = [] if nightly else [_code_of_the_collection_year(column) for column in feed.columns
+                                 if getattr(column.codes, "years", None)]
     if feed.id == "ssda903__missing":
-        return [_no_overlaps(feed, "MIS_START", "MIS_END", "missing episodes"),
-                _not_before_birth("MIS_START", "missing episode")]
+        checks += [_no_overlaps(feed, "MIS_START", "MIS_END", "missing episodes"),
+                   _not_before_birth("MIS_START", "missing episode")]
     if feed.id == "ssda903__episodes":
-        return [_no_overlaps(feed, "DECOM", "DEC", "episodes of care")]
-    return []
+        checks += [_no_overlaps(feed, "DECOM", "DEC", "episodes of care")]
+    return checks
+
+
+def _code_of_the_collection_year(column) -> Check:
+    """A code the DfE's validator accepts in other collection years only (the code list's ``years``).
+
+    A return's batch is dated 31 March of its collection year, so that date's year names it."""
+    value, year = _q(column.name.lower()), "extract(year from _extract_date)"
+    outside = " or ".join(
+        f"({value} = '{code}'" + (f" and {year} < {first}" if first and not last else "")
+        + (f" and {year} > {last}" if last and not first else "")
+        + (f" and {year} not between {first} and {last}" if first and last else "") + ")"
+        for code, (first, last) in column.codes.years.items())
+    return sql_check(
+        "warning", f"{column.label}: codes of the collection year",
+        f"select _row_number from {{batch}} where {outside}",
+        why=f"{column.codes.source} A code outside the return's collection year loads, but that year's "
+            "list does not have it. What to do: record the code the year's DfE guidance gives in the case "
+            "recording system and make the return again.")
 
 
 def _codes_why(column) -> str:

@@ -16,13 +16,25 @@ from __future__ import annotations
 
 
 class CodeList(tuple):
-    """A tuple of codes that also says where the codes come from (``source``)."""
+    """A tuple of codes that also says where the codes come from (``source``).
+
+    ``years``: for a code a national return accepts only in some collection years, the first and
+    last of them ({code: (first, last)}, None for open), each named by the year of its 31 March
+    (2025 is the 2024-25 collection). Every code loads whatever the year (an episode keeps the
+    code it was recorded with); a return's raw gate warns about a code outside its collection's
+    years (expectations/suites.py, ``returns_checks``).
+    """
 
     source: str
+    years: dict[str, tuple[int | None, int | None]]
 
-    def __new__(cls, codes, source: str):
+    def __new__(cls, codes, source: str, years: dict[str, tuple[int | None, int | None]] | None = None):
         self = super().__new__(cls, codes)
         self.source = source
+        self.years = dict(years or {})
+        unknown = set(self.years) - set(self)
+        if unknown:
+            raise ValueError(f"years given for codes not in the list: {sorted(unknown)}")
         return self
 
 
@@ -57,18 +69,23 @@ CENSUS_BOOLEANS = CodeList(("true", "false", "TRUE", "FALSE", "1", "0"),
 LEGAL_STATUSES = CodeList(("C1", "C2", "D1", "E1", "J1", "J2", "J3", "L1", "L2", "L3", "V2", "V3", "V4"),
                           "DfE SSDA903 children looked after return, episodes table, field LS (legal status).")
 # Every collection year's codes: an episode keeps the code it was recorded with, and a folder of
-# returns may hold any year's. Which year accepts which code is not checked here.
+# returns may hold any year's. A return's raw gate warns about a code outside its year (``years``).
 PLACEMENT_TYPES = CodeList(
     ("A3", "A4", "A5", "A6", "H5", "K1", "K2", "P1", "P2", "P3", "R1", "R2", "R3", "R5", "S1", "T0", "T1", "T2", "T3",
      "T4", "U1", "U2", "U3", "U4", "U5", "U6", "Z1", "K3", "Z11", "Z12", "Z13", "Z14"),
     "DfE SSDA903 children looked after return, episodes table, field PLACE (placement type), as the DfE "
     "validator's rule 146 checks it (data-to-insight/csc-validator-be-903): the first 27 codes to 2023-24; "
-    "2024-25 adds K3; 2025-26 adds Z11 to Z14 and no longer accepts H5, P2 and Z1.")
+    "2024-25 adds K3; 2025-26 adds Z11 to Z14 and no longer accepts H5, P2 and Z1.",
+    years={"H5": (None, 2025), "P2": (None, 2025), "Z1": (None, 2025), "K3": (2025, None),
+           "Z11": (2026, None), "Z12": (2026, None), "Z13": (2026, None), "Z14": (2026, None)})
 # Both codings are accepted, as a folder may hold returns of either side of 2024-25; the crs__people
 # mapping (extract/returns/mappings/ssda903/) turns M, F and U into GENDERS' 1, 2 and 0.
 SEXES = CodeList(("1", "2", "M", "F", "U"),
                  "DfE SSDA903 children looked after return, header and UASC tables, field SEX, as the DfE "
-                 "validator's rule 101 checks it: to 2023-24 1 male, 2 female; from 2024-25 M, F or U.")
+                 "validator's rule 101 checks it in the header: to 2023-24 1 male, 2 female; from 2024-25 M, F "
+                 "or U.",
+                 years={"1": (None, 2024), "2": (None, 2024), "M": (2025, None), "F": (2025, None),
+                        "U": (2025, None)})
 CATEGORIES_OF_NEED = CodeList(("N1", "N2", "N3", "N4", "N5", "N6", "N7", "N8"),
                               "DfE SSDA903 children looked after return, episodes table, field CIN (category of "
                               "need): the census's PrimaryNeedCode less N9 (other than children in need) and N0 "

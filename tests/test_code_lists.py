@@ -26,12 +26,17 @@ NIGHT = date(2026, 11, 22)
 
 
 @pytest.fixture(scope="module")
-def mine(settings):
-    own = fresh_database(settings, DATABASE)
+def own(settings):
+    """Settings of this module's own database."""
+    yield fresh_database(settings, DATABASE)
+    drop_database(settings, DATABASE)
+
+
+@pytest.fixture(scope="module")
+def mine(own):
     conn = db.connect(own)
     yield conn
     conn.close()
-    drop_database(settings, DATABASE)
 
 
 def test_accommodation_s1_and_x1_are_quarantined_naming_line_column_and_code(mine, tmp_path):
@@ -121,3 +126,40 @@ def test_placement_types_of_every_year_load_and_activity_oth_is_not_a_903_code(m
         (4, "ACTIV: unknown code: 'OTH'"), (10, "PLACE: unknown code: 'Z15'")]
     assert (loaded_episodes.rows, loaded_oc3.rows) == (8, 2)
     assert "OTH" in feeds.ACTIVITIES  # the nightly care leavers feed keeps it
+
+
+def test_a_returns_code_outside_its_collection_year_loads_and_the_raw_gate_warns(own, mine, tmp_path):
+    """2025-26 (as at 31 March 2026): PLACE no longer H5, new Z11; SEX M, F, U, no longer 1 or 2.
+    The rows load (nothing lost); the return's raw gate warns, naming the column."""
+    from expectations.validate import run_checkpoint
+    from extract.returns import ssda903
+
+    as_at = date(2026, 3, 31)
+    header = tmp_path / ssda903.HEADER.file_name
+    header.write_text(",".join(c.label for c in ssda903.HEADER.columns) + "\n"
+                      "A1,1,01/02/2010,WBRI,,,\nA2,M,01/02/2010,WBRI,,,\nA3,2,01/02/2011,WBRI,,,\n")
+    episodes = tmp_path / ssda903.EPISODES.file_name
+    episodes.write_text(",".join(c.label for c in ssda903.EPISODES.columns) + "\n"
+                        "A1,01/04/2025,S,C2,N1,H5,PR1,,,CARPL,,,\n"
+                        "A2,01/04/2025,S,C2,N1,Z11,PR1,,,CARPL,,,\n"
+                        "A3,01/04/2025,S,C2,N1,U1,PR1,,,CARPL,,,\n")
+    loaded = [load_file(mine, feed, path, as_at) for feed, path in
+              ((ssda903.HEADER, header), (ssda903.EPISODES, episodes))]
+    assert [(r.rows, r.rows_quarantined) for r in loaded] == [(3, 0), (3, 0)]
+
+    outcomes = {o.suite: o for o in run_checkpoint(own.connection.url, "raw", extract_date=as_at, record=False)}
+
+    assert all(o.success for o in outcomes.values())
+    assert [w for w in outcomes["raw.ssda903__header"].warnings if w.startswith("SEX: codes")] == [
+        "SEX: codes of the collection year: 2 offending rows"]  # A1's 1 and A3's 2
+    assert [w for w in outcomes["raw.ssda903__episodes"].warnings if w.startswith("PLACE: codes")] == [
+        "PLACE: codes of the collection year: 1 offending rows"]  # A1's H5
+
+
+def test_a_nightly_feed_is_not_checked_by_collection_year():
+    """The case recording system keeps the code an episode was recorded with: H5 on a nightly
+    feed is no warning (the warning would fire on every healthy night)."""
+    from expectations.suites import raw_suite
+
+    described = [c.kwargs.get("description", "") for c in raw_suite(feeds.CRS_LOOKED_AFTER_EPISODES).checks]
+    assert described and not [d for d in described if "collection year" in d]
