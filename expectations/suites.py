@@ -285,11 +285,12 @@ def _code_of_the_collection_year(column) -> Check:
 
     A return's batch is dated 31 March of its collection year, so that date's year names it."""
     value, year = _q(column.name.lower()), "extract(year from _extract_date)"
-    outside = " or ".join(
-        f"({value} = '{code}'" + (f" and {year} < {first}" if first and not last else "")
-        + (f" and {year} > {last}" if last and not first else "")
-        + (f" and {year} not between {first} and {last}" if first and last else "") + ")"
-        for code, (first, last) in column.codes.years.items())
+
+    def outside_its_years(code: str, first: int | None, last: int | None) -> str:
+        bounds = ([f"{year} < {first}"] if first else []) + ([f"{year} > {last}"] if last else [])
+        return f"({value} = '{code}' and ({' or '.join(bounds)}))"
+
+    outside = " or ".join(outside_its_years(code, *years) for code, years in column.codes.years.items())
     return sql_check(
         "warning", f"{column.label}: codes of the collection year",
         f"select _row_number from {{batch}} where {outside}",

@@ -93,28 +93,18 @@ exclusions as (
         'crs__looked_after_episodes',
         {{ pseudonymise('la_episode_id', 'looked_after_episode') }},
         {{ pseudonymise('person_id', 'person') }},
-        'NOT_IN_YEAR',
-        'A looked-after episode not open at any time in the 12 months to the as-at date.',
+        case when is_in_year then 'SHORT_BREAK' else 'NOT_IN_YEAR' end,
+        case when is_in_year
+             then 'A looked-after episode under an agreed series of short-term placements (legal status '
+                  || legal_status || '): the DfE''s looked-after statistics leave these out.'
+             else 'A looked-after episode not open at any time in the 12 months to the as-at date.' end,
         null
-    from stg_crs__looked_after_episodes
-    cross join looked_after_as_at
-    where not {{ episode_in_looked_after_year('looked_after_as_at.as_at_date') }}
-
-    union all
-
-    select
-        'mart_looked_after_children',
-        'crs__looked_after_episodes',
-        {{ pseudonymise('la_episode_id', 'looked_after_episode') }},
-        {{ pseudonymise('person_id', 'person') }},
-        'SHORT_BREAK',
-        'A looked-after episode under an agreed series of short-term placements (legal status ' || legal_status
-            || '): the DfE''s looked-after statistics leave these out.',
-        null
-    from stg_crs__looked_after_episodes
-    cross join looked_after_as_at
-    where {{ episode_in_looked_after_year('looked_after_as_at.as_at_date') }}
-      and {{ is_short_break() }}
+    from (
+        select episodes.*, {{ episode_in_looked_after_year('looked_after_as_at.as_at_date') }} as is_in_year
+        from stg_crs__looked_after_episodes as episodes
+        cross join looked_after_as_at
+    ) as episodes
+    where not is_in_year or {{ is_short_break() }}
 )
 
 select * from exclusions
